@@ -1,0 +1,37 @@
+"""Light augmentation on whole batches on the device: small random rotation, scale and shift."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def random_affine(
+    images: torch.Tensor,
+    *,
+    degrees: float = 10.0,
+    scale: float = 0.1,
+    shift_pixels: float = 2.0,
+    background: float | None = None,
+) -> torch.Tensor:
+    """Apply one random affine transform per image of ``(N, 1, 28, 28)`` normalised images.
+
+    ``background`` is the normalised value of a black pixel; it fills the area moved into view.
+    """
+    num, _, height, width = images.shape
+    device = images.device
+    angle = (torch.rand(num, device=device) * 2 - 1) * math.radians(degrees)
+    zoom = 1 + (torch.rand(num, device=device) * 2 - 1) * scale
+    # affine_grid works in [-1, 1] coordinates: one pixel is 2 / side.
+    shift = (torch.rand(num, 2, device=device) * 2 - 1) * shift_pixels * 2 / width
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    theta = torch.stack(
+        [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
+    )  # (N, 2, 3)
+    grid = F.affine_grid(theta, [num, 1, height, width], align_corners=False)
+    fill = images.amin() if background is None else background
+    # Shift to zero background so that grid_sample's zero padding means "no ink".
+    moved = F.grid_sample(images - fill, grid, mode="bilinear", align_corners=False)
+    return moved + fill

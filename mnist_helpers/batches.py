@@ -1,0 +1,63 @@
+"""Mini-batches from tensors already normalised and held on the device: no per-image work per step."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+
+class TensorBatches:
+    """Iterate ``(images, labels)`` batches from in-memory tensors, reshuffled each epoch.
+
+    The shuffle order depends only on ``seed`` and the epoch number (``set_epoch``), so a resumed run
+    sees the same batches as an uninterrupted one.
+    """
+
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        seed: int = 0,
+    ) -> None:
+        if len(images) != len(labels):
+            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+        self.images = images  # (N, 1, 28, 28) float32, normalised
+        self.labels = labels  # (N,) int64
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the epoch whose shuffle order the next iteration uses."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return (len(self.labels) + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        num = len(self.labels)
+        if self.shuffle:
+            # The permutation is drawn on the CPU so every device gets the same order.
+            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+            order = torch.randperm(num, generator=generator).to(self.images.device)
+            for start in range(0, num, self.batch_size):
+                index = order[start : start + self.batch_size]
+                yield self.images[index], self.labels[index]
+        else:
+            for start in range(0, num, self.batch_size):
+                yield (
+                    self.images[start : start + self.batch_size],
+                    self.labels[start : start + self.batch_size],
+                )
+
+    @property
+    def num_samples(self) -> int:
+        """Number of images in the loader."""
+        return len(self.labels)

@@ -1,0 +1,65 @@
+"""Choosing a device and seeding the random number generators, both called explicitly."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+from mnist_helpers.errors import ParameterError
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def get_device(requested: str = "auto") -> torch.device:
+    """Return the device to use: ``auto`` picks CUDA, then Apple MPS, then CPU.
+
+    A named device that this machine lacks raises ParameterError instead of failing later.
+    """
+    if not isinstance(requested, str):
+        raise ParameterError(f"device must be a string, one of {DEVICE_CHOICES}; got {requested!r}")
+    name = requested.strip().lower()
+    if name == "auto":
+        # torch.accelerator only exists on recent torch; the explicit checks below work everywhere.
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ParameterError(
+            f"device={requested!r} is not a device name; use one of {DEVICE_CHOICES}"
+        ) from None
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available()
+        and (device.index is None or device.index < torch.cuda.device_count()),
+        "mps": _mps_available(),
+    }.get(device.type, False)
+    if not available:
+        raise ParameterError(
+            f"device={requested!r} is not available on this machine; "
+            f"use 'auto' or 'cpu' (allowed: {DEVICE_CHOICES})"
+        )
+    return device
+
+
+def set_seed(seed: int, *, deterministic: bool = False) -> None:
+    """Seed Python, NumPy and torch; ``deterministic`` also asks CUDA for deterministic kernels."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if deterministic:
+        # cuBLAS needs this workspace setting for deterministic matmuls; it costs some speed.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.benchmark = False
+        torch.use_deterministic_algorithms(True, warn_only=True)

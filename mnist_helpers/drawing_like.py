@@ -1,0 +1,57 @@
+"""Turn MNIST digits into images that look like drawings or scans, to test preprocessing on them."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def digit_to_drawing(
+    digit: torch.Tensor | np.ndarray,
+    *,
+    scale: float = 8.0,
+    canvas_side: int = 280,
+    offset: tuple[int, int] = (0, 0),
+    thickness: int = 0,
+    style: str = "dark_on_light",
+) -> np.ndarray:
+    """Render a 28 x 28 uint8 MNIST digit as a larger picture of a drawing.
+
+    Args:
+        scale: how much to enlarge the digit (5 to 10 mimics a canvas).
+        offset: (down, right) pixels to move the digit away from the canvas centre.
+        thickness: > 0 thickens strokes by that many pixels, < 0 thins them.
+        style: ``"dark_on_light"`` (ink on paper, RGB uint8), ``"light_on_dark"`` (grey uint8) or
+            ``"transparent"`` (black strokes on a transparent canvas, RGBA uint8).
+    """
+    ink = torch.as_tensor(np.asarray(digit), dtype=torch.float32)[None, None] / 255.0
+    side = max(1, round(28 * scale))
+    big = F.interpolate(ink, size=(side, side), mode="bilinear", align_corners=False)
+    if thickness > 0:
+        big = F.max_pool2d(big, 2 * thickness + 1, stride=1, padding=thickness)
+    elif thickness < 0:
+        big = -F.max_pool2d(-big, 2 * -thickness + 1, stride=1, padding=-thickness)
+    big = big[0, 0].clamp(0, 1).numpy()
+    canvas = np.zeros((canvas_side, canvas_side), dtype=np.float32)
+    top = (canvas_side - side) // 2 + offset[0]
+    left = (canvas_side - side) // 2 + offset[1]
+    # Paste with clipping, so an offset near the edge crops the picture rather than failing.
+    src_top, src_left = max(0, -top), max(0, -left)
+    dst_top, dst_left = max(0, top), max(0, left)
+    height = min(side - src_top, canvas_side - dst_top)
+    width = min(side - src_left, canvas_side - dst_left)
+    if height > 0 and width > 0:
+        canvas[dst_top : dst_top + height, dst_left : dst_left + width] = big[
+            src_top : src_top + height, src_left : src_left + width
+        ]
+    pixels = (canvas * 255).round().astype(np.uint8)
+    if style == "light_on_dark":
+        return pixels
+    if style == "dark_on_light":
+        return np.repeat((255 - pixels)[..., None], 3, axis=2)
+    if style == "transparent":
+        rgba = np.zeros((canvas_side, canvas_side, 4), dtype=np.uint8)
+        rgba[..., 3] = pixels  # black strokes whose opacity is the ink
+        return rgba
+    raise ValueError(f"style must be dark_on_light, light_on_dark or transparent; got {style!r}")

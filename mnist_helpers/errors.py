@@ -1,0 +1,25 @@
+"""The project's own error types: each message says what was wrong and what to do."""
+
+
+class MnistHelpersError(Exception):
+    """Base class for every error this package raises on purpose."""
+
+
+class ParameterError(MnistHelpersError, ValueError):
+    """A notebook or function parameter has a value outside its allowed range."""
+
+
+class DataFileError(MnistHelpersError):
+    """An MNIST data file is missing, truncated or corrupt."""
+
+
+class CheckpointError(MnistHelpersError):
+    """A checkpoint file cannot be read or does not describe a model of this project."""
+
+
+class ImageInputError(MnistHelpersError, ValueError):
+    """An input image cannot be turned into a 28 x 28 digit (not an image, wrong shape, ...)."""
+
+
+class BlankImageError(ImageInputError):
+    """The image holds no ink: there is no digit to classify."""

@@ -1,0 +1,127 @@
+"""The convolutional network: conv + ReLU + max-pool blocks, then fully connected layers to 10 logits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+IMAGE_SIDE = 28
+NUM_CLASSES = 10
+
+
+class MnistCNN(nn.Module):
+    """A small CNN that returns raw logits (no softmax: CrossEntropyLoss applies log-softmax itself).
+
+    Args:
+        conv_channels: output channels of each conv block; each block halves the image side.
+        hidden_units: width of the fully connected hidden layer.
+        dropout: dropout probability before each fully connected layer (0 disables it).
+        batch_norm: add BatchNorm after each convolution (the strong recipe).
+    """
+
+    def __init__(
+        self,
+        conv_channels: tuple[int, ...] | list[int] = (32, 64),
+        hidden_units: int = 128,
+        dropout: float = 0.0,
+        batch_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        conv_channels = tuple(int(c) for c in conv_channels)
+        if not conv_channels or any(c < 1 for c in conv_channels) or len(conv_channels) > 4:
+            raise ValueError(f"conv_channels must hold 1 to 4 positive widths; got {conv_channels}")
+        # Recorded so that a checkpoint can rebuild exactly this model.
+        self.config: dict[str, Any] = {
+            "conv_channels": list(conv_channels),
+            "hidden_units": int(hidden_units),
+            "dropout": float(dropout),
+            "batch_norm": bool(batch_norm),
+        }
+        layers: list[nn.Module] = []
+        in_channels = 1
+        for out_channels in conv_channels:
+            # padding=1 keeps the side; the pool halves it: 28 -> 14 -> 7 (-> 3 -> 1).
+            layers.append(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=not batch_norm))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(out_channels))
+            layers += [nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+            in_channels = out_channels
+        self.features = nn.Sequential(*layers)
+        side = IMAGE_SIDE // 2 ** len(conv_channels)
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Dropout(dropout),
+            nn.Linear(in_channels * side * side, hidden_units),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(hidden_units, NUM_CLASSES),
+        )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """``(N, 1, 28, 28)`` normalised images to ``(N, 10)`` logits."""
+        return self.classifier(self.features(images))
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def prepare_for_device(model: nn.Module, device: torch.device) -> nn.Module:
+    """Move the model to ``device`` in channels_last layout, which makes conv and pool faster."""
+    return model.to(device=device, memory_format=torch.channels_last)
+
+
+def layer_table(model: MnistCNN) -> list[dict[str, Any]]:
+    """One row per layer: name, output shape for one image, parameter count."""
+    rows = []
+    x = torch.zeros(1, 1, IMAGE_SIDE, IMAGE_SIDE, device=next(model.parameters()).device)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for part in (model.features, model.classifier):
+            for layer in part:
+                x = layer(x)
+                rows.append(
+                    {
+                        "layer": type(layer).__name__,
+                        "output_shape": tuple(x.shape[1:]),
+                        "parameters": sum(p.numel() for p in layer.parameters()),
+                    }
+                )
+    model.train(was_training)
+    return rows
+
+
+def multiply_adds_per_image(model: MnistCNN) -> int:
+    """Multiply-adds of one forward pass (convolutions and linear layers), for FLOP estimates."""
+    total = 0
+    x = torch.zeros(1, 1, IMAGE_SIDE, IMAGE_SIDE, device=next(model.parameters()).device)
+    with torch.no_grad():
+        for part in (model.features, model.classifier):
+            for layer in part:
+                y = layer(x)
+                if isinstance(layer, nn.Conv2d):
+                    kernel = layer.kernel_size[0] * layer.kernel_size[1] * layer.in_channels
+                    total += y.numel() * kernel // layer.groups
+                elif isinstance(layer, nn.Linear):
+                    total += layer.in_features * layer.out_features
+                x = y
+    return total
+
+
+@torch.no_grad()
+def feature_maps(model: MnistCNN, image: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
+    """Activations ``(C, H, W)`` of one normalised ``(1, 1, 28, 28)`` image after each pool."""
+    was_training = model.training
+    model.eval()
+    maps = []
+    x = image.to(next(model.parameters()).device)
+    for index, layer in enumerate(model.features):
+        x = layer(x)
+        if isinstance(layer, nn.MaxPool2d):
+            maps.append((f"block {len(maps) + 1} (layer {index})", x[0].float().cpu()))
+    model.train(was_training)
+    return maps

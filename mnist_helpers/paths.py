@@ -1,0 +1,51 @@
+"""Where the project's files live, independent of the directory a notebook runs in."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+# The repository root when the package is installed in editable mode (the normal case).
+REPO_ROOT = PACKAGE_DIR.parent
+
+ARTIFACTS_ENV = "MNIST_ARTIFACTS_DIR"
+DATA_ENV = "MNIST_DATA_DIR"
+
+
+def project_root() -> Path:
+    """The repository root if the package sits in a checkout, else the current directory."""
+    if (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "notebooks").is_dir():
+        return REPO_ROOT
+    return Path.cwd()
+
+
+def resolve_project_path(path: str | os.PathLike[str]) -> Path:
+    """Resolve a relative path against the project root, so notebooks work from any folder."""
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else project_root() / path
+
+
+def artifacts_dir(requested: str | os.PathLike[str] = "artifacts") -> Path:
+    """The artifacts folder: ``$MNIST_ARTIFACTS_DIR`` when set (tests use it), else ``requested``."""
+    return resolve_project_path(os.environ.get(ARTIFACTS_ENV) or requested)
+
+
+def data_dir() -> Path:
+    """The data folder holding ``mnist/*.gz``: ``$MNIST_DATA_DIR`` when set, else ``<root>/data``."""
+    return resolve_project_path(os.environ.get(DATA_ENV) or "data")
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """``path`` relative to the project root when it lies inside it, so outputs hold no machine paths."""
+    path = Path(path).resolve()
+    try:
+        return path.relative_to(project_root().resolve()).as_posix()
+    except ValueError:
+        return path.name if os.environ.get(ARTIFACTS_ENV) else str(path)
+
+
+def artifact_path(artifacts: Path, path: str | os.PathLike[str]) -> Path:
+    """A path given relative to the artifacts folder (absolute paths are kept)."""
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else artifacts / path

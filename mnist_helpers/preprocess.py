@@ -1,0 +1,128 @@
+"""Make any digit image look like an MNIST digit: the one preprocessing used by widget, files and arrays.
+
+MNIST digits are white on black, fitted into a 20 x 20 box keeping their aspect ratio (anti-aliased),
+then placed in a 28 x 28 frame with their centre of mass in the middle. A drawing only gets read well
+once it goes through the same steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from mnist_helpers.data import MNIST_MEAN, MNIST_STD
+from mnist_helpers.errors import BlankImageError
+from mnist_helpers.image_io import ImageInput, to_float_array
+
+BOX_SIDE = 20
+FRAME_SIDE = 28
+# Ink weaker than this (after contrast stretching) counts as background noise.
+INK_THRESHOLD = 0.2
+# A drawing whose ink covers less than this share of the image, or is this faint, is blank.
+MIN_INK_FRACTION = 0.0005
+MIN_CONTRAST = 0.08
+
+
+@dataclass
+class PreprocessSteps:
+    """Every stage of preprocessing, for teaching and debugging (arrays in [0, 1], ink = 1)."""
+
+    ink: np.ndarray  # (H, W) ink strength of the whole input
+    crop: np.ndarray  # the ink's bounding box
+    resized: np.ndarray  # longer side 20 pixels
+    centered: np.ndarray  # (28, 28) centred by centre of mass: what the model sees
+    tensor: torch.Tensor  # (1, 1, 28, 28) normalised
+
+
+def _border(values: np.ndarray) -> np.ndarray:
+    return np.concatenate([values[0], values[-1], values[:, 0], values[:, -1]])
+
+
+def ink_map(pixels: np.ndarray) -> np.ndarray:
+    """Ink strength in [0, 1] per pixel: alpha for strokes on a transparent canvas, otherwise the
+    grey level, inverted when the background (the border) is lighter than the strokes."""
+    if pixels.ndim == 3:
+        channels = pixels.shape[2]
+        colour, alpha = (pixels[..., :-1], pixels[..., -1]) if channels in (2, 4) else (pixels, None)
+        if alpha is not None and float(alpha.min()) < 0.98:
+            # Transparent background: the alpha channel is the drawing, whatever the stroke colour.
+            return _stretch(alpha * 1.0)
+        grey = colour.mean(axis=2) if colour.shape[2] == 1 else colour @ np.array(
+            [0.299, 0.587, 0.114], dtype=np.float32
+        )
+    else:
+        grey = pixels
+    grey = grey.astype(np.float32)
+    # The background is what fills the border; ink is whatever differs from it.
+    if np.median(_border(grey)) > 0.5:
+        grey = 1.0 - grey
+    return _stretch(grey)
+
+
+def _stretch(ink: np.ndarray) -> np.ndarray:
+    """Map the background level to 0 and the strongest ink to 1."""
+    background = float(np.median(_border(ink)))
+    peak = float(ink.max())
+    if peak - background < MIN_CONTRAST:
+        return np.zeros_like(ink, dtype=np.float32)
+    stretched = np.clip((ink - background) / (peak - background), 0.0, 1.0)
+    stretched[stretched < INK_THRESHOLD] = 0.0
+    return stretched.astype(np.float32)
+
+
+def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    tensor = torch.from_numpy(np.ascontiguousarray(image))[None, None]
+    resized = F.interpolate(tensor, size=(height, width), mode="bilinear", antialias=True)
+    return resized[0, 0].clamp(0, 1).numpy()
+
+
+def _center_by_mass(patch: np.ndarray) -> np.ndarray:
+    frame = np.zeros((FRAME_SIDE, FRAME_SIDE), dtype=np.float32)
+    rows, columns = np.indices(patch.shape)
+    mass = patch.sum()
+    # Centre of mass in pixel-centre coordinates; the frame's middle is 14.0.
+    center_row = float((rows + 0.5).ravel() @ patch.ravel()) / mass
+    center_col = float((columns + 0.5).ravel() @ patch.ravel()) / mass
+    top = int(round(FRAME_SIDE / 2 - center_row))
+    left = int(round(FRAME_SIDE / 2 - center_col))
+    # Keep the whole digit inside the frame even when its mass is far off its middle.
+    top = min(max(top, 0), FRAME_SIDE - patch.shape[0])
+    left = min(max(left, 0), FRAME_SIDE - patch.shape[1])
+    frame[top : top + patch.shape[0], left : left + patch.shape[1]] = patch
+    return frame
+
+
+def preprocess_steps(
+    image: ImageInput, *, mean: float = MNIST_MEAN, std: float = MNIST_STD
+) -> PreprocessSteps:
+    """Run every preprocessing stage on ``image`` and keep each result.
+
+    Raises BlankImageError when there is no digit to read, ImageInputError for unreadable input.
+    """
+    ink = ink_map(to_float_array(image))
+    inked = ink > 0
+    if inked.mean() < MIN_INK_FRACTION or inked.sum() < 2:
+        raise BlankImageError("the image is blank: draw a digit first")
+    rows = np.flatnonzero(inked.any(axis=1))
+    columns = np.flatnonzero(inked.any(axis=0))
+    crop = ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    height, width = crop.shape
+    scale = BOX_SIDE / max(height, width)
+    new_height = max(1, min(BOX_SIDE, round(height * scale)))
+    new_width = max(1, min(BOX_SIDE, round(width * scale)))
+    resized = _resize(crop, new_height, new_width)
+    if resized.sum() <= 0:
+        raise BlankImageError("the image is blank: draw a digit first")
+    centered = _center_by_mass(resized)
+    tensor = ((torch.from_numpy(centered) - mean) / std)[None, None]  # (1, 1, 28, 28)
+    return PreprocessSteps(ink, crop, resized, centered, tensor.float())
+
+
+def preprocess_image(
+    image: ImageInput, *, mean: float = MNIST_MEAN, std: float = MNIST_STD
+) -> torch.Tensor:
+    """Any digit image (path, PIL, array, canvas RGBA) to a normalised ``(1, 1, 28, 28)`` tensor."""
+    return preprocess_steps(image, mean=mean, std=std).tensor

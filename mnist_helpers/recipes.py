@@ -1,0 +1,100 @@
+"""Training recipes: the seed recipe (default) and a stronger one, chosen by one parameter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import torch
+
+from mnist_helpers.augment import random_affine
+from mnist_helpers.data import MNIST_MEAN, MNIST_STD
+from mnist_helpers.errors import ParameterError
+from mnist_helpers.model import MnistCNN
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What differs between recipes: model arguments, learning-rate schedule, augmentation."""
+
+    name: str
+    model_args: dict[str, Any] = field(default_factory=dict)
+    onecycle_max_lr: float | None = None  # None: constant learning rate
+    augment: bool = False
+
+
+RECIPES = {
+    # The seed recipe: Adam at a constant lr, no augmentation, no batch norm.
+    "baseline": Recipe("baseline", {"conv_channels": (32, 64), "hidden_units": 128}),
+    # Batch norm, dropout, light augmentation and a one-cycle schedule.
+    "strong": Recipe(
+        "strong",
+        {"conv_channels": (32, 64), "hidden_units": 128, "dropout": 0.2, "batch_norm": True},
+        onecycle_max_lr=5e-3,
+        augment=True,
+    ),
+}
+
+
+def get_recipe(name: str) -> Recipe:
+    """Look up a recipe by name."""
+    try:
+        return RECIPES[name]
+    except KeyError:
+        raise ParameterError(f"recipe must be one of {tuple(RECIPES)}; got {name!r}") from None
+
+
+@dataclass
+class TrainingSetup:
+    """The objects ``fit`` needs, built from a recipe."""
+
+    model: MnistCNN
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None
+    augment: Callable[[torch.Tensor], torch.Tensor] | None
+
+
+def build_training(
+    recipe: Recipe,
+    *,
+    lr: float,
+    epochs: int,
+    steps_per_epoch: int,
+    device: torch.device,
+    augment: bool = False,
+) -> TrainingSetup:
+    """Model on ``device`` (channels_last), Adam, optional one-cycle schedule and augmentation."""
+    model = MnistCNN(**recipe.model_args).to(device=device, memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    scheduler = None
+    if recipe.onecycle_max_lr is not None:
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=recipe.onecycle_max_lr, epochs=epochs, steps_per_epoch=steps_per_epoch
+        )
+    augment_fn = None
+    if recipe.augment or augment:
+        # Black in normalised units, so shifted-in borders stay background.
+        augment_fn = partial(random_affine, background=(0.0 - MNIST_MEAN) / MNIST_STD)
+    return TrainingSetup(model, optimizer, scheduler, augment_fn)
+
+
+def restore_training_state(checkpoint: dict[str, Any], setup: TrainingSetup) -> dict[str, Any]:
+    """Load weights, optimizer, schedule and RNG state from ``checkpoint`` to continue training.
+
+    Returns ``start_epoch``, ``history`` and ``best_val_acc`` for the resumed run.
+    """
+    setup.model.load_state_dict(checkpoint["model_state"])
+    if checkpoint.get("optimizer_state") is not None:
+        setup.optimizer.load_state_dict(checkpoint["optimizer_state"])
+    if setup.scheduler is not None and checkpoint.get("scheduler_state") is not None:
+        setup.scheduler.load_state_dict(checkpoint["scheduler_state"])
+    if checkpoint.get("rng_state") is not None:
+        torch.set_rng_state(checkpoint["rng_state"])
+    history = list(checkpoint.get("history", []))
+    return {
+        "start_epoch": int(checkpoint["epoch"]) + 1,
+        "history": history,
+        "best_val_acc": max((r["val_acc"] for r in history), default=-1.0),
+    }
