@@ -7,7 +7,6 @@ import os
 import pickle
 import platform
 import tempfile
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -99,23 +98,30 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         )
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        reason = next(
-            (line.strip() for line in str(error).splitlines() if "Unpickler error" in line),
-            str(error).splitlines()[0] if str(error) else "",
-        )
-        raise CheckpointError(
+    except Exception as error:  # torch raises many types for damaged files; all mean "unreadable"
+        raise _load_error(path, error) from None
+    return validate_checkpoint(checkpoint, path)
+
+
+def _load_error(path: Path, error: Exception) -> CheckpointError:
+    """Explain why ``torch.load(weights_only=True)`` refused ``path``."""
+    text = str(error)
+    # torch words this differently across releases; all name the refused global.
+    markers = ("unsupported global", "blocked", "not an allowed global")
+    code_lines = [line.strip() for line in text.splitlines() if any(m in line.lower() for m in markers)]
+    if isinstance(error, pickle.UnpicklingError) and code_lines:
+        reason = code_lines[0]
+        return CheckpointError(
             f"{path} was refused: it holds Python objects that would run code when loaded "
             f"({reason[:200]}). Only load checkpoints you trust, and re-save this one "
             "with mnist_helpers.checkpoint.save_checkpoint."
-        ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as error:
-        raise CheckpointError(
-            f"{path} is not a readable PyTorch checkpoint; it may be truncated or not a .pt file "
-            f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}). "
-            "Re-run notebooks/02_train.ipynb to write a fresh one."
-        ) from None
-    return validate_checkpoint(checkpoint, path)
+        )
+    first_line = text.splitlines()[0][:200] if text else ""
+    return CheckpointError(
+        f"{path} is not a readable PyTorch checkpoint; it may be truncated or not a .pt file "
+        f"({type(error).__name__}: {first_line}). Re-run notebooks/02_train.ipynb to write a "
+        "fresh one."
+    )
 
 
 def validate_checkpoint(checkpoint: Any, path: Path | str = "<checkpoint>") -> dict[str, Any]:

@@ -1,0 +1,55 @@
+# Two commands for a new user (see README): `make run` and `make test`.
+# Both create .venv when missing and install the project with everything it needs; no network is
+# needed beyond the package index, and the MNIST files ship in data/.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ARTIFACTS ?= artifacts
+NOTEBOOKS := 01_data_exploration 02_train 03_evaluate 04_inference
+# Extra papermill arguments, e.g. make run PAPERMILL_ARGS="-p seed 7"
+PAPERMILL_ARGS ?=
+
+.PHONY: setup run test notebooks lint format benchmark clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,export]"
+	touch $(STAMP)
+
+# The main job: the four notebooks, headless, in order, into artifacts/.
+run: setup
+	mkdir -p $(ARTIFACTS)/notebooks
+	for name in $(NOTEBOOKS); do \
+		$(BIN)/papermill --no-progress-bar notebooks/$$name.ipynb $(ARTIFACTS)/notebooks/$$name.ipynb \
+			-p artifacts_dir $(ARTIFACTS) $(PAPERMILL_ARGS) || exit 1; \
+	done
+	$(BIN)/python -m mnist_helpers summary --artifacts $(ARTIFACTS)
+
+# The whole test suite: unit tests, real training, papermill and nbval runs, the browser test.
+test: setup
+	$(BIN)/python tools/ensure_chromium.py
+	$(BIN)/python -m pytest
+
+# Regenerate the committed notebooks' outputs from a full default run.
+notebooks: run
+	$(BIN)/python tools/clean_notebooks.py $(addprefix $(ARTIFACTS)/notebooks/,$(addsuffix .ipynb,$(NOTEBOOKS))) --into notebooks
+
+lint: setup
+	$(BIN)/ruff check mnist_helpers tests tools notebooks benchmarks
+	$(BIN)/ruff format --check mnist_helpers tests tools benchmarks
+
+format: setup
+	$(BIN)/ruff format mnist_helpers tests tools benchmarks
+	$(BIN)/ruff check --fix mnist_helpers tests tools notebooks benchmarks
+
+benchmark: setup
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(ARTIFACTS)/notebooks $(ARTIFACTS)/checkpoints $(ARTIFACTS)/figures $(ARTIFACTS)/model \
+		$(ARTIFACTS)/samples $(ARTIFACTS)/*.json data/MNIST

@@ -1,0 +1,105 @@
+"""Command line: ``python -m mnist_helpers {predict,export,summary} ...``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from mnist_helpers.errors import MnistHelpersError
+
+DEFAULT_CHECKPOINT = "checkpoints/best.pt"
+
+
+def _default_checkpoint() -> Path:
+    from mnist_helpers.paths import artifacts_dir
+
+    return artifacts_dir() / DEFAULT_CHECKPOINT
+
+
+def _error(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Classify image files; one line (or JSON object) per image."""
+    from mnist_helpers.predict import Predictor
+
+    checkpoint = args.checkpoint or _default_checkpoint()
+    try:
+        predictor = Predictor.from_checkpoint(checkpoint, unsure_below=args.unsure_below)
+    except MnistHelpersError as error:
+        _error(str(error))
+        return 2
+    failures = 0
+    for path in args.images:
+        try:
+            prediction = predictor.predict(path)
+        except MnistHelpersError as error:
+            failures += 1
+            _error(str(error))
+            if args.json:
+                print(json.dumps({"path": path, "digit": None, "probabilities": [],
+                                  "status": "error", "message": str(error)}))
+            continue
+        if args.json:
+            print(json.dumps({"path": path, **prediction.as_dict(args.top)}))
+        elif prediction.digit is None:
+            print(f"{path}: no digit ({prediction.message})")
+        else:
+            top = ", ".join(f"{d} {p:.1%}" for d, p in prediction.top(args.top))
+            label = "unsure " if prediction.status == "unsure" else ""
+            print(f"{path}: {label}{prediction.digit}  ({top})")
+    return 1 if failures else 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    """Print what a run left under the artifacts folder."""
+    from mnist_helpers.paths import artifacts_dir, display_path
+
+    folder = artifacts_dir(args.artifacts)
+    metrics_path = folder / "metrics.json"
+    if not metrics_path.is_file():
+        _error(f"no metrics at {metrics_path}: run `make run` first")
+        return 1
+    metrics = json.loads(metrics_path.read_text())
+    print(f"test accuracy {metrics['acc']:.2%} on {metrics['num_images']:,} images "
+          f"(loss {metrics['loss']:.4f}, epoch {metrics['epoch']})")
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "README.md"):
+        print(f"  {display_path(path):<50} {path.stat().st_size / 1e3:>9.1f} kB")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for all commands."""
+    parser = argparse.ArgumentParser(
+        prog="python -m mnist_helpers",
+        description="Use the trained MNIST model from the command line.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    predict = commands.add_parser(
+        "predict", help="classify image files of handwritten digits",
+        description="Classify image files through the same preprocessing as the drawing canvas.",
+    )
+    predict.add_argument("images", nargs="+", help="image files (PNG, JPEG, ...)")
+    predict.add_argument("--checkpoint", type=Path, default=None,
+                         help=f"checkpoint to use (default: artifacts/{DEFAULT_CHECKPOINT})")
+    predict.add_argument("--json", action="store_true", help="print one JSON object per image")
+    predict.add_argument("--top", type=int, default=3, help="how many top digits to show (3)")
+    predict.add_argument("--unsure-below", type=float, default=0.6,
+                         help="label answers under this probability as unsure (0.6)")
+    predict.set_defaults(handler=cmd_predict)
+
+    summary = commands.add_parser("summary", help="show the metrics and files of the last run")
+    summary.add_argument("--artifacts", default="artifacts", help="artifacts folder (artifacts)")
+    summary.set_defaults(handler=cmd_summary)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    return args.handler(args)

@@ -1,0 +1,60 @@
+"""Shared fixtures. Every test writes under a temporary artifacts folder, never into artifacts/."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Kernels started by nbval inherit these: the committed notebooks run their small variant and
+    # write into a scratch folder. Set before any kernel starts.
+    scratch = Path(config.rootpath) / "test-output"
+    scratch.mkdir(exist_ok=True)
+    os.environ["MNIST_ARTIFACTS_DIR"] = str(scratch / "nbval-artifacts")
+    os.environ["MNIST_SMALL_RUN"] = "1"
+    os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def test_output_dir() -> Path:
+    """A folder kept after the run, for screenshots and logs worth looking at."""
+    path = REPO_ROOT / "test-output"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A checkpoint from a short real training run (2 epochs, all 51,000 training images)."""
+    from mnist_helpers.checkpoint import CheckpointKeeper
+    from mnist_helpers.device import set_seed
+    from mnist_helpers.loaders import make_train_val_loaders
+    from mnist_helpers.recipes import build_training, get_recipe
+    from mnist_helpers.train import fit
+
+    folder = tmp_path_factory.mktemp("trained") / "checkpoints"
+    set_seed(0)
+    device = torch.device("cpu")
+    data = make_train_val_loaders(batch_size=64, val_fraction=0.15, seed=0, device=device)
+    setup = build_training(
+        get_recipe("baseline"), lr=1e-3, epochs=2, steps_per_epoch=len(data.train_loader),
+        device=device,
+    )
+    keeper = CheckpointKeeper(folder, setup.model, setup.optimizer, seed=0)
+    fit(setup.model, setup.optimizer, data.train_loader, data.val_loader, epochs=2,
+        augment=setup.augment, on_epoch_end=keeper, show_progress=False)
+    return keeper.best_path
+
+
+@pytest.fixture(scope="session")
+def mnist_test_split():
+    """The real 10,000 MNIST test images and labels."""
+    from mnist_helpers.data import load_mnist
+
+    return load_mnist(train=False)

@@ -1,0 +1,81 @@
+"""In-memory batches and the model, on small synthetic tensors."""
+
+import pytest
+import torch
+
+from mnist_helpers.batches import TensorBatches
+from mnist_helpers.model import MnistCNN, count_parameters, layer_table, multiply_adds_per_image
+
+
+def _loader(num=10, batch_size=4, seed=0):
+    images = torch.arange(num, dtype=torch.float32).reshape(num, 1, 1, 1)
+    return TensorBatches(images, torch.arange(num), batch_size, shuffle=True, seed=seed)
+
+
+def test_every_sample_once_per_epoch_with_images_and_labels_together():
+    loader = _loader()
+    seen = torch.cat([labels for _, labels in loader])
+    assert sorted(seen.tolist()) == list(range(10))
+    assert len(loader) == 3
+    for images, labels in loader:
+        assert torch.equal(images.flatten().long(), labels)
+
+
+def test_shuffle_depends_on_seed_and_epoch_only():
+    def order(seed, epoch):
+        loader = _loader(seed=seed)
+        loader.set_epoch(epoch)
+        return torch.cat([labels for _, labels in loader]).tolist()
+
+    assert order(0, 1) == order(0, 1)
+    assert order(0, 1) != order(0, 2)
+    assert order(0, 1) != order(1, 1)
+
+
+def test_unshuffled_loader_keeps_order():
+    loader = TensorBatches(torch.zeros(5, 1, 2, 2), torch.arange(5), 2)
+    assert torch.cat([labels for _, labels in loader]).tolist() == [0, 1, 2, 3, 4]
+
+
+def test_mismatched_lengths_are_refused():
+    with pytest.raises(ValueError, match="labels"):
+        TensorBatches(torch.zeros(3, 1, 2, 2), torch.arange(4), 2)
+
+
+def test_model_returns_raw_logits_of_the_right_shape():
+    torch.manual_seed(0)
+    model = MnistCNN().eval()
+    logits = model(torch.randn(5, 1, 28, 28))
+    assert logits.shape == (5, 10)
+    # Raw logits: not a probability distribution.
+    assert not torch.allclose(logits.sum(1), torch.ones(5))
+    assert not any(isinstance(m, torch.nn.Softmax) for m in model.modules())
+
+
+def test_model_is_rebuilt_from_its_recorded_arguments():
+    model = MnistCNN(conv_channels=(8, 16, 32), hidden_units=40, dropout=0.1, batch_norm=True)
+    rebuilt = MnistCNN(**model.config)
+    rebuilt.load_state_dict(model.state_dict())
+    assert rebuilt.config == model.config
+    assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_parameter_count_and_layer_table_agree():
+    model = MnistCNN()
+    # conv 1->32: 32*9+32, conv 32->64: 64*32*9+64, fc 3136->128, fc 128->10
+    expected = 320 + 18_496 + 3136 * 128 + 128 + 1290
+    assert count_parameters(model) == expected
+    table = layer_table(model)
+    assert sum(row["parameters"] for row in table) == expected
+    assert table[-1]["output_shape"] == (10,)
+
+
+def test_multiply_adds_of_the_default_model():
+    # conv1 28*28*32*9 + conv2 14*14*64*32*9 + fc 3136*128 + 128*10
+    expected = 225_792 + 3_612_672 + 401_408 + 1_280
+    assert multiply_adds_per_image(MnistCNN()) == expected
+
+
+def test_bad_widths_are_refused():
+    with pytest.raises(ValueError, match="conv_channels"):
+        MnistCNN(conv_channels=())

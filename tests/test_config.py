@@ -1,0 +1,71 @@
+"""Parameters are checked in one place and bad values name the parameter."""
+
+import pytest
+
+from mnist_helpers.config import EvaluateParams, InferenceParams, TrainParams
+from mnist_helpers.device import get_device
+from mnist_helpers.errors import ParameterError
+
+
+def test_defaults_are_the_seed_recipe():
+    params = TrainParams()
+    assert (params.epochs, params.lr, params.batch_size, params.val_fraction) == (5, 0.001, 64, 0.15)
+    assert params.recipe == "baseline"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("epochs", 0),
+        ("epochs", -3),
+        ("epochs", 2.5),
+        ("epochs", True),
+        ("lr", -1),
+        ("lr", 0),
+        ("lr", float("nan")),
+        ("lr", "fast"),
+        ("val_fraction", 1.5),
+        ("val_fraction", 0.0),
+        ("val_fraction", 1.0),
+        ("batch_size", 0),
+        ("batch_size", 100_000),
+        ("seed", -1),
+        ("recipe", "turbo"),
+        ("augment", "yes"),
+        ("artifacts_dir", ""),
+        ("small_run", 1),
+    ],
+)
+def test_bad_train_parameter_names_itself(name, value):
+    with pytest.raises(ParameterError, match=name):
+        TrainParams(**{name: value})
+
+
+def test_missing_device_is_refused_with_the_allowed_values():
+    with pytest.raises(ParameterError, match="device") as caught:
+        TrainParams(device="tpu")
+    assert "cpu" in str(caught.value)
+
+
+@pytest.mark.skipif(get_device("auto").type == "cuda", reason="this machine has CUDA")
+def test_absent_cuda_is_refused():
+    with pytest.raises(ParameterError, match="not available"):
+        get_device("cuda")
+
+
+def test_integer_lr_is_accepted_as_float():
+    assert TrainParams(lr=1).lr == 1.0
+
+
+def test_other_notebooks_check_their_parameters():
+    with pytest.raises(ParameterError, match="batch_size"):
+        EvaluateParams(batch_size=0)
+    with pytest.raises(ParameterError, match="unsure_below"):
+        InferenceParams(unsure_below=1.5)
+
+
+def test_small_run_can_be_forced_from_the_environment(monkeypatch):
+    monkeypatch.setenv("MNIST_SMALL_RUN", "0")
+    assert TrainParams().small_run is False
+    monkeypatch.setenv("MNIST_SMALL_RUN", "1")
+    assert TrainParams().small_run is True

@@ -1,0 +1,114 @@
+"""The shipped MNIST files: checksums, extraction, errors, the seeded split, normalisation."""
+
+import gzip
+import shutil
+
+import pytest
+import torch
+
+from mnist_helpers.data import (
+    MNIST_MD5,
+    MNIST_MEAN,
+    MNIST_STD,
+    compute_mean_std,
+    load_mnist,
+    normalize_images,
+    prepare_mnist_files,
+    split_indices,
+)
+from mnist_helpers.errors import DataFileError
+from mnist_helpers.paths import data_dir
+
+LABEL_FILE = "t10k-labels-idx1-ubyte"
+
+
+@pytest.fixture
+def data_copy(tmp_path):
+    """A private copy of the shipped .gz files, safe to damage."""
+    shutil.copytree(data_dir() / "mnist", tmp_path / "mnist")
+    return tmp_path
+
+
+def test_real_files_load_with_the_known_counts():
+    train, test = load_mnist(train=True), load_mnist(train=False)
+    assert train.images.shape == (60_000, 28, 28) and train.images.dtype == torch.uint8
+    assert test.images.shape == (10_000, 28, 28)
+    assert torch.bincount(train.labels).tolist() == [
+        5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949
+    ]
+    assert torch.bincount(test.labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def test_extraction_is_laid_out_for_torchvision(data_copy):
+    root = prepare_mnist_files(data_copy)
+    for name in MNIST_MD5:
+        assert (root / "MNIST" / "raw" / name).is_file()
+    assert not list((root / "MNIST" / "raw").glob("*.partial-*"))
+
+
+def test_corrupt_file_is_named_with_a_fix(data_copy):
+    path = data_copy / "mnist" / f"{LABEL_FILE}.gz"
+    raw = bytearray(gzip.decompress(path.read_bytes()))
+    raw[100] ^= 0xFF  # one flipped byte
+    path.write_bytes(gzip.compress(bytes(raw)))
+    with pytest.raises(DataFileError, match=LABEL_FILE) as caught:
+        prepare_mnist_files(data_copy)
+    assert "git checkout" in str(caught.value)
+    assert not (data_copy / "MNIST" / "raw" / LABEL_FILE).exists()
+
+
+def test_truncated_file_is_named(data_copy):
+    path = data_copy / "mnist" / f"{LABEL_FILE}.gz"
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(DataFileError, match="truncated"):
+        prepare_mnist_files(data_copy)
+
+
+def test_swapped_files_are_caught(data_copy):
+    folder = data_copy / "mnist"
+    shutil.copy(folder / "train-labels-idx1-ubyte.gz", folder / f"{LABEL_FILE}.gz")
+    with pytest.raises(DataFileError, match=LABEL_FILE):
+        prepare_mnist_files(data_copy)
+
+
+def test_damaged_extraction_is_redone(data_copy):
+    prepare_mnist_files(data_copy)
+    extracted = data_copy / "MNIST" / "raw" / LABEL_FILE
+    extracted.write_bytes(extracted.read_bytes()[:500])  # as if killed mid-way
+    prepare_mnist_files(data_copy)
+    assert len(extracted.read_bytes()) == 10_008
+
+
+def test_partly_missing_files_are_listed(data_copy):
+    (data_copy / "mnist" / f"{LABEL_FILE}.gz").unlink()
+    with pytest.raises(DataFileError, match=LABEL_FILE):
+        prepare_mnist_files(data_copy)
+
+
+def test_no_shipped_files_means_download_fallback(tmp_path):
+    assert prepare_mnist_files(tmp_path) is None
+
+
+def test_same_seed_same_split_and_different_seed_different_split():
+    first_train, first_val = split_indices(60_000, 0.15, seed=42)
+    again_train, again_val = split_indices(60_000, 0.15, seed=42)
+    other_train, _ = split_indices(60_000, 0.15, seed=43)
+    assert torch.equal(first_train, again_train) and torch.equal(first_val, again_val)
+    assert not torch.equal(first_train, other_train)
+    assert (len(first_train), len(first_val)) == (51_000, 9_000)
+    together = torch.cat([first_train, first_val]).sort().values
+    assert torch.equal(together, torch.arange(60_000))
+
+
+def test_normalisation_constants_come_from_the_training_images():
+    mean, std = compute_mean_std(load_mnist(train=True).images)
+    assert mean == pytest.approx(MNIST_MEAN, abs=5e-5)
+    assert std == pytest.approx(MNIST_STD, abs=5e-5)
+
+
+def test_normalize_images_shape_and_values():
+    images = torch.tensor([[[0, 255]]], dtype=torch.uint8)
+    normalised = normalize_images(images)
+    assert normalised.shape == (1, 1, 1, 2) and normalised.dtype == torch.float32
+    assert normalised[0, 0, 0, 0].item() == pytest.approx(-MNIST_MEAN / MNIST_STD)
+    assert normalised[0, 0, 0, 1].item() == pytest.approx((1 - MNIST_MEAN) / MNIST_STD)

@@ -1,0 +1,39 @@
+"""Evaluation numbers on hand-made predictions."""
+
+import pytest
+import torch
+
+from mnist_helpers.metrics import (
+    confusion_matrix,
+    most_confident_mistakes,
+    per_class_report,
+    summarize_predictions,
+)
+
+
+def test_confusion_matrix_rows_are_truth_columns_predictions():
+    labels = torch.tensor([0, 0, 1, 2])
+    predictions = torch.tensor([0, 1, 1, 1])
+    matrix = confusion_matrix(predictions, labels, num_classes=3)
+    assert matrix.tolist() == [[1, 1, 0], [0, 1, 0], [0, 1, 0]]
+
+
+def test_per_class_report():
+    matrix = torch.tensor([[1, 1, 0], [0, 1, 0], [0, 1, 0]])
+    report = per_class_report(matrix)
+    assert report[0]["recall"] == pytest.approx(0.5) and report[0]["precision"] == pytest.approx(1.0)
+    assert report[1]["precision"] == pytest.approx(1 / 3) and report[1]["recall"] == pytest.approx(1)
+    assert report[2]["f1"] == 0.0 and report[2]["support"] == 1
+
+
+def test_most_confident_mistakes_come_first():
+    logits = torch.tensor([[5.0, 0.0], [0.0, 1.0], [0.0, 9.0], [3.0, 0.0]])
+    labels = torch.tensor([0, 0, 0, 1])
+    assert most_confident_mistakes(logits, labels).tolist() == [2, 3, 1]
+
+
+def test_summary_is_json_ready():
+    logits = torch.eye(10) * 5
+    summary = summarize_predictions(logits, torch.arange(10))
+    assert summary["acc"] == 1.0 and summary["num_errors"] == 0 and summary["num_images"] == 10
+    assert len(summary["confusion_matrix"]) == 10
