@@ -11,6 +11,7 @@ from pathlib import Path
 from mnist_helpers.errors import MnistHelpersError
 
 DEFAULT_CHECKPOINT = "checkpoints/best.pt"
+DEFAULT_ONNX = "model/mnist_cnn.onnx"
 
 
 def _default_checkpoint() -> Path:
@@ -55,6 +56,34 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export a checkpoint to ONNX and check onnxruntime against PyTorch on the MNIST test set."""
+    from mnist_helpers.checkpoint import load_checkpoint
+    from mnist_helpers.export import LOGITS_TOLERANCE, export_onnx, require_export_extra, verify_onnx
+    from mnist_helpers.paths import artifacts_dir, display_path
+
+    onnx_path = args.onnx or artifacts_dir() / DEFAULT_ONNX
+    try:
+        require_export_extra()  # all three up front: no file is written that cannot be verified
+        checkpoint = load_checkpoint(args.checkpoint or _default_checkpoint())
+        onnx_path = export_onnx(checkpoint, onnx_path)
+        report = verify_onnx(onnx_path, checkpoint)
+    except (MnistHelpersError, OSError) as error:  # OSError: the output folder is not writable
+        _error(str(error))
+        return 2
+    if not report["passed"]:
+        onnx_path.unlink(missing_ok=True)
+        _error(f"onnxruntime disagrees with PyTorch (max abs logit difference "
+               f"{report['max_abs_diff']:.2e}, classes agree on {report['num_agree']:,} of "
+               f"{report['num_images']:,} test images); {display_path(onnx_path)} was removed")
+        return 1
+    print(f"exported {display_path(onnx_path)} ({onnx_path.stat().st_size / 1e6:.2f} MB)")
+    print(f"verified with onnxruntime on {report['num_images']:,} MNIST test images: max abs logit "
+          f"difference {report['max_abs_diff']:.1e} (limit {LOGITS_TOLERANCE:.0e}), predicted "
+          f"classes agree on {report['num_agree']:,} of {report['num_images']:,}")
+    return 0
+
+
 def cmd_summary(args: argparse.Namespace) -> int:
     """Print what a run left under the artifacts folder."""
     from mnist_helpers.paths import artifacts_dir, display_path
@@ -92,6 +121,18 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--unsure-below", type=float, default=0.6,
                          help="label answers under this probability as unsure (0.6)")
     predict.set_defaults(handler=cmd_predict)
+
+    export = commands.add_parser(
+        "export", help="export the model to ONNX and verify it with onnxruntime",
+        description="Export a checkpoint to ONNX (dynamic batch size, normalisation and class names "
+        "in the file's metadata), then check that onnxruntime matches PyTorch on the 10,000 MNIST "
+        'test images. Needs the export extra: pip install -e ".[export]".',
+    )
+    export.add_argument("--checkpoint", type=Path, default=None,
+                        help=f"checkpoint to export (default: artifacts/{DEFAULT_CHECKPOINT})")
+    export.add_argument("--onnx", type=Path, default=None,
+                        help=f"where to write the ONNX file (default: artifacts/{DEFAULT_ONNX})")
+    export.set_defaults(handler=cmd_export)
 
     summary = commands.add_parser("summary", help="show the metrics and files of the last run")
     summary.add_argument("--artifacts", default="artifacts", help="artifacts folder (artifacts)")

@@ -23,3 +23,7 @@ class ImageInputError(MnistHelpersError, ValueError):
 
 class BlankImageError(ImageInputError):
     """The image holds no ink: there is no digit to classify."""
+
+
+class MissingExtraError(MnistHelpersError, ImportError):
+    """An optional dependency group (a pip "extra" such as ``export``) is not installed."""

@@ -23,7 +23,7 @@ class MnistCNN(nn.Module):
 
     def __init__(
         self,
-        conv_channels: tuple[int, ...] | list[int] = (32, 64),
+        conv_channels: tuple[int, ...] | list[int] = (16, 32, 64),
         hidden_units: int = 128,
         dropout: float = 0.0,
         batch_norm: bool = False,

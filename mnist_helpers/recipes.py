@@ -27,7 +27,7 @@ class Recipe:
 
 RECIPES = {
     # The seed recipe: Adam at a constant lr, no augmentation, no batch norm.
-    "baseline": Recipe("baseline", {"conv_channels": (32, 64), "hidden_units": 128}),
+    "baseline": Recipe("baseline", {"conv_channels": (16, 32, 64), "hidden_units": 128}),
     # Batch norm, dropout, light augmentation and a one-cycle schedule.
     "strong": Recipe(
         "strong",

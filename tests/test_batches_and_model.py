@@ -62,8 +62,8 @@ def test_model_is_rebuilt_from_its_recorded_arguments():
 
 def test_parameter_count_and_layer_table_agree():
     model = MnistCNN()
-    # conv 1->32: 32*9+32, conv 32->64: 64*32*9+64, fc 3136->128, fc 128->10
-    expected = 320 + 18_496 + 3136 * 128 + 128 + 1290
+    # conv 1->16: 16*9+16, 16->32: 32*16*9+32, 32->64: 64*32*9+64, fc 64*3*3->128, fc 128->10
+    expected = 160 + 4_640 + 18_496 + 576 * 128 + 128 + 1290
     assert count_parameters(model) == expected
     table = layer_table(model)
     assert sum(row["parameters"] for row in table) == expected
@@ -71,9 +71,15 @@ def test_parameter_count_and_layer_table_agree():
 
 
 def test_multiply_adds_of_the_default_model():
-    # conv1 28*28*32*9 + conv2 14*14*64*32*9 + fc 3136*128 + 128*10
-    expected = 225_792 + 3_612_672 + 401_408 + 1_280
+    # conv 28*28*16*9 + 14*14*32*16*9 + 7*7*64*32*9, fc 576*128 + 128*10
+    expected = 112_896 + 903_168 + 903_168 + 73_728 + 1_280
     assert multiply_adds_per_image(MnistCNN()) == expected
+
+
+def test_multiply_adds_of_the_seed_style_model():
+    # conv 28*28*32*9 + 14*14*64*32*9, fc 3136*128 + 128*10: about 8.5 MFLOP forward
+    expected = 225_792 + 3_612_672 + 401_408 + 1_280
+    assert multiply_adds_per_image(MnistCNN(conv_channels=(32, 64))) == expected
 
 
 def test_bad_widths_are_refused():

@@ -1,0 +1,182 @@
+"""ONNX export: the trained model as one self-describing ``.onnx`` file, checked against PyTorch.
+
+onnx, onnxscript and onnxruntime are the optional ``export`` extra, so they are imported inside the
+functions that need them; without them a MissingExtraError says how to install them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import torch
+
+from mnist_helpers import __version__
+from mnist_helpers.checkpoint import load_checkpoint, model_from_checkpoint, validate_checkpoint
+from mnist_helpers.data import load_mnist, normalize_images
+from mnist_helpers.errors import ImageInputError, MissingExtraError
+from mnist_helpers.model import IMAGE_SIDE, MnistCNN
+
+EXPORT_MODULES = ("onnx", "onnxscript", "onnxruntime")
+INSTALL_HINT = 'pip install -e ".[export]"'
+INPUT_NAME = "images"
+OUTPUT_NAME = "logits"
+LOGITS_TOLERANCE = 1e-4
+VERIFY_BATCH_SIZE = 500
+
+Checkpoint = Mapping[str, Any] | str | os.PathLike[str]
+
+
+def require_export_extra(modules: tuple[str, ...] = EXPORT_MODULES) -> dict[str, ModuleType]:
+    """Import ``modules`` of the ``export`` extra; raise MissingExtraError naming those missing."""
+    found, missing = {}, []
+    for name in modules:
+        try:
+            found[name] = importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        raise MissingExtraError(
+            f"ONNX export needs the optional packages {', '.join(modules)} "
+            f"(missing: {', '.join(missing)}). Install them with: {INSTALL_HINT}"
+        )
+    return found
+
+
+def _as_checkpoint(checkpoint: Checkpoint) -> dict[str, Any]:
+    """A checkpoint dict from a path (loaded safely) or from a dict already in memory."""
+    if isinstance(checkpoint, Mapping):
+        return validate_checkpoint(dict(checkpoint))
+    return load_checkpoint(checkpoint)
+
+
+def onnx_metadata(checkpoint: Mapping[str, Any]) -> dict[str, str]:
+    """The metadata_props written into the ONNX file: how to prepare inputs and read outputs."""
+    norm = checkpoint["normalization"]
+    return {
+        "normalization_mean": repr(float(norm["mean"])),
+        "normalization_std": repr(float(norm["std"])),
+        "class_names": json.dumps(list(checkpoint["class_names"])),
+        "model_args": json.dumps(checkpoint["model_args"]),
+        "input": f"{INPUT_NAME}: float32 (N, 1, {IMAGE_SIDE}, {IMAGE_SIDE}), white digit on black, "
+        "pixels / 255 then (x - normalization_mean) / normalization_std",
+        "output": f"{OUTPUT_NAME}: float32 (N, {len(checkpoint['class_names'])}) raw scores in "
+        "class_names order; softmax gives probabilities",
+        "mnist_helpers_version": __version__,
+    }
+
+
+def read_onnx_metadata(onnx_path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Normalisation, class names and model arguments stored in an exported ``.onnx`` file."""
+    onnx = require_export_extra(("onnx",))["onnx"]
+    props = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
+    return {
+        "normalization": {
+            "mean": float(props["normalization_mean"]),
+            "std": float(props["normalization_std"]),
+        },
+        "class_names": json.loads(props["class_names"]),
+        "model_args": json.loads(props["model_args"]),
+    }
+
+
+def _model_for_export(checkpoint: Mapping[str, Any]) -> MnistCNN:
+    # model_from_checkpoint gives channels_last weights (faster at runtime); ONNX graphs are NCHW,
+    # so export from the plain layout to keep layout conversions out of the traced graph.
+    return model_from_checkpoint(checkpoint, "cpu").to(memory_format=torch.contiguous_format)
+
+
+def export_onnx(checkpoint: Checkpoint, onnx_path: str | os.PathLike[str]) -> Path:
+    """Export the model of ``checkpoint`` (a path or a dict) to ``onnx_path``; return the path.
+
+    Input ``images`` is ``(N, 1, 28, 28)`` float32 normalised, output ``logits`` is ``(N, 10)``;
+    N is dynamic. The file is written atomically, so a failed export leaves no partial file.
+    """
+    require_export_extra(("onnx", "onnxscript"))
+    checkpoint = _as_checkpoint(checkpoint)
+    model = _model_for_export(checkpoint)
+    # A batch of 2, not 1: the exporter may treat a size-1 dimension as the constant 1.
+    example = torch.zeros(2, 1, IMAGE_SIDE, IMAGE_SIDE)
+    program = torch.onnx.export(
+        model,
+        (example,),
+        dynamo=True,
+        input_names=[INPUT_NAME],
+        output_names=[OUTPUT_NAME],
+        dynamic_shapes={"images": {0: torch.export.Dim("batch")}},
+        verbose=False,
+    )
+    program.model.metadata_props.update(onnx_metadata(checkpoint))
+    return _save_atomically(program, Path(onnx_path))
+
+
+def _save_atomically(program: Any, path: Path) -> Path:
+    """Save an ``ONNXProgram`` beside ``path`` under a temporary name, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        program.save(str(temporary), external_data=False)  # weights inside: one self-contained file
+        with open(temporary, "rb") as file:
+            os.fsync(file.fileno())
+        os.replace(temporary, path)  # readers see the old file or the new one, never half of one
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def verify_onnx(
+    onnx_path: str | os.PathLike[str],
+    checkpoint: Checkpoint,
+    images: torch.Tensor | None = None,
+    *,
+    tolerance: float = LOGITS_TOLERANCE,
+) -> dict[str, Any]:
+    """Run onnxruntime and PyTorch on the same ``images`` and compare their logits and classes.
+
+    Args:
+        images: normalised ``(N, 1, 28, 28)`` float32; None means all 10,000 MNIST test images,
+            normalised with the checkpoint's mean and std.
+
+    Returns:
+        ``max_abs_diff``, ``classes_agree``, ``num_agree``, ``num_images``, ``tolerance`` and
+        ``passed`` (logits within ``tolerance`` and every predicted class identical).
+    """
+    ort = require_export_extra(("onnxruntime",))["onnxruntime"]
+    checkpoint = _as_checkpoint(checkpoint)
+    if images is None:
+        norm = checkpoint["normalization"]
+        images = normalize_images(load_mnist(train=False).images, norm["mean"], norm["std"])
+    if images.ndim != 4 or tuple(images.shape[1:]) != (1, IMAGE_SIDE, IMAGE_SIDE) or not len(images):
+        raise ImageInputError(
+            "verify_onnx needs normalised images of shape (N, 1, 28, 28) with N >= 1; "
+            f"got {tuple(images.shape)}"
+        )
+    model = model_from_checkpoint(checkpoint, "cpu")  # as PyTorch users run it: channels_last
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()  # share the CPU the way torch does
+    session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    max_abs_diff, num_agree = 0.0, 0
+    for start in range(0, len(images), VERIFY_BATCH_SIZE):
+        batch = images[start : start + VERIFY_BATCH_SIZE].to("cpu", torch.float32).contiguous()
+        with torch.no_grad():
+            expected = model(batch)  # (B, 10)
+        (logits,) = session.run([OUTPUT_NAME], {INPUT_NAME: batch.numpy()})
+        logits = torch.from_numpy(logits)
+        max_abs_diff = max(max_abs_diff, (logits - expected).abs().max().item())
+        num_agree += (logits.argmax(1) == expected.argmax(1)).sum().item()
+    num_images = len(images)
+    return {
+        "max_abs_diff": max_abs_diff,
+        "classes_agree": num_agree == num_images,
+        "num_agree": num_agree,
+        "num_images": num_images,
+        "tolerance": tolerance,
+        "passed": max_abs_diff <= tolerance and num_agree == num_images,
+    }
