@@ -1,0 +1,172 @@
+"""Preprocessing turns drawings, scans and arrays into MNIST-like 28 x 28 digits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from mnist_helpers.data import MNIST_MEAN, MNIST_STD
+from mnist_helpers.drawing_like import digit_to_drawing
+from mnist_helpers.errors import BlankImageError, ImageInputError
+from mnist_helpers.predict import Predictor
+from mnist_helpers.preprocess import ink_map, preprocess_image, preprocess_steps
+
+
+def _bar(height=200, width=40, canvas=280, top=30, left=100, value=255):
+    """A light vertical bar on black: a crude '1'."""
+    image = np.zeros((canvas, canvas), dtype=np.uint8)
+    image[top : top + height, left : left + width] = value
+    return image
+
+
+def test_output_is_a_normalised_28_by_28_tensor():
+    tensor = preprocess_image(_bar())
+    assert tensor.shape == (1, 1, 28, 28) and tensor.dtype == torch.float32
+    assert tensor.min().item() == pytest.approx(-MNIST_MEAN / MNIST_STD, abs=1e-6)
+    assert torch.isfinite(tensor).all()
+
+
+def test_longer_side_becomes_20_pixels_and_mass_is_centred():
+    steps = preprocess_steps(_bar(height=200, width=40))
+    assert steps.resized.shape == (20, 4)
+    rows, columns = np.indices(steps.centered.shape)
+    mass = steps.centered.sum()
+    assert (rows + 0.5).ravel() @ steps.centered.ravel() / mass == pytest.approx(14, abs=0.6)
+    assert (columns + 0.5).ravel() @ steps.centered.ravel() / mass == pytest.approx(14, abs=0.6)
+
+
+def test_position_on_the_canvas_does_not_matter():
+    left = preprocess_image(_bar(left=10))
+    right = preprocess_image(_bar(left=220))
+    assert torch.allclose(left, right)
+
+
+@pytest.mark.parametrize("style", ["dark_on_light", "light_on_dark", "transparent"])
+def test_ink_is_found_whatever_the_colour_convention(style, mnist_test_split):
+    digit = mnist_test_split.images[0]
+    reference = preprocess_steps(digit_to_drawing(digit, style="light_on_dark")).centered
+    steps = preprocess_steps(digit_to_drawing(digit, style=style))
+    assert np.abs(steps.centered - reference).max() < 0.02
+
+
+def test_coloured_strokes_on_a_transparent_canvas_use_alpha():
+    rgba = np.zeros((100, 100, 4), dtype=np.uint8)
+    rgba[20:80, 45:55] = (255, 0, 0, 255)  # red ink, opaque; background fully transparent
+    assert ink_map(rgba.astype(np.float32) / 255)[50, 50] == 1.0
+    assert ink_map(rgba.astype(np.float32) / 255)[5, 5] == 0.0
+
+
+def test_mnist_digit_already_centred_stays_nearly_the_same(mnist_test_split):
+    digit = mnist_test_split.images[3]
+    steps = preprocess_steps(digit.numpy())
+    original = digit.numpy().astype(np.float32) / 255
+    assert np.corrcoef(steps.centered.ravel(), original.ravel())[0, 1] > 0.9
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.zeros((280, 280), dtype=np.uint8),
+        np.full((280, 280, 3), 255, dtype=np.uint8),
+        np.zeros((280, 280, 4), dtype=np.uint8),  # an untouched transparent canvas
+        np.full((50, 50), 0.5, dtype=np.float32),
+    ],
+    ids=["black", "white", "transparent", "grey"],
+)
+def test_blank_images_are_refused(image):
+    with pytest.raises(BlankImageError, match="draw a digit first"):
+        preprocess_image(image)
+
+
+def test_a_speck_is_not_a_digit():
+    image = np.zeros((280, 280), dtype=np.uint8)
+    image[100, 100] = 255
+    with pytest.raises(BlankImageError):
+        preprocess_image(image)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (np.zeros((3, 3, 7)), "shape"),
+        (np.zeros((0, 10)), "empty"),
+        (np.array([[np.nan, 1.0]]), "NaN"),
+        (np.array(["a", "b"]), "numbers"),
+        (np.full((4, 4), -3.0), "minimum"),
+        (b"\x89PNG", "raw bytes"),
+        (12, "cannot read an image"),
+    ],
+)
+def test_bad_input_raises_the_projects_error(bad, message):
+    with pytest.raises(ImageInputError, match=message):
+        preprocess_image(bad)
+
+
+def test_files_that_are_not_images(tmp_path):
+    text = tmp_path / "digit.png"
+    text.write_text("not an image")
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    with pytest.raises(ImageInputError, match="not an image"):
+        preprocess_image(text)
+    with pytest.raises(ImageInputError, match="empty"):
+        preprocess_image(empty)
+    with pytest.raises(ImageInputError, match="no such file"):
+        preprocess_image(tmp_path / "missing.png")
+
+
+def test_pil_modes_and_files(tmp_path, mnist_test_split):
+    drawing = digit_to_drawing(mnist_test_split.images[0], style="dark_on_light")
+    reference = preprocess_steps(drawing).centered
+    rgb = Image.fromarray(drawing)
+    variants = {
+        "palette": rgb.convert("P"),
+        "cmyk": rgb.convert("CMYK"),
+        "grey16": Image.fromarray((drawing[..., 0].astype(np.uint16) * 257)),
+        "la": rgb.convert("LA"),
+    }
+    for name, image in variants.items():
+        assert np.abs(preprocess_steps(image).centered - reference).max() < 0.05, name
+    path = tmp_path / "digit.jpg"
+    rgb.save(path, quality=95)
+    assert np.abs(preprocess_steps(path).centered - reference).max() < 0.1
+
+
+def _canvas_like_variants(digit, rng):
+    """Drawing-like versions of one MNIST digit: scale 5-10, off centre, stroke width, colours."""
+    scale = rng.uniform(5, 10)
+    canvas_side = int(28 * scale) + 120
+    offset = (int(rng.integers(-50, 51)), int(rng.integers(-50, 51)))
+    thickness = int(rng.choice([-2, 0, 0, 2, 4]))
+    style = ["dark_on_light", "light_on_dark", "transparent"][int(rng.integers(3))]
+    return digit_to_drawing(digit, scale=scale, canvas_side=canvas_side, offset=offset,
+                            thickness=thickness, style=style)
+
+
+@pytest.mark.slow
+def test_canvas_like_test_digits_keep_97_percent_accuracy(trained_checkpoint, mnist_test_split):
+    """MNIST test digits, scaled up 5-10 times, moved, thickened or thinned, inverted, on a
+    transparent background: through the preprocessing, at least 97 % stay right."""
+    predictor = Predictor.from_checkpoint(trained_checkpoint)
+    rng = np.random.default_rng(0)
+    indices = rng.choice(len(mnist_test_split), size=1000, replace=False)
+    correct = 0
+    for index in indices:
+        drawing = _canvas_like_variants(mnist_test_split.images[index], rng)
+        prediction = predictor.predict(drawing)
+        correct += prediction.digit == mnist_test_split.labels[index].item()
+    assert correct / len(indices) >= 0.97, f"{correct} / {len(indices)}"
+
+
+@pytest.mark.slow
+def test_a_digit_moved_a_few_pixels_keeps_its_class(trained_checkpoint, mnist_test_split):
+    predictor = Predictor.from_checkpoint(trained_checkpoint)
+    kept = 0
+    for index in range(200):
+        digit = mnist_test_split.images[index].numpy()
+        base = predictor.predict(digit).digit
+        shifted = np.roll(np.roll(digit, 3, axis=0), -2, axis=1)
+        kept += predictor.predict(shifted).digit == base
+    assert kept >= 198
