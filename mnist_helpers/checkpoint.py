@@ -77,6 +77,10 @@ def save_checkpoint(checkpoint: Mapping[str, Any], path: str | os.PathLike[str])
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp creates owner-only files; give the checkpoint the usual permissions.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         with os.fdopen(handle, "wb") as file:
             torch.save(dict(checkpoint), file)
             file.flush()

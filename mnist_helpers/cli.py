@@ -59,7 +59,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     """Export a checkpoint to ONNX and check onnxruntime against PyTorch on the MNIST test set."""
     from mnist_helpers.checkpoint import load_checkpoint
-    from mnist_helpers.export import LOGITS_TOLERANCE, export_onnx, require_export_extra, verify_onnx
+    from mnist_helpers.export import (
+        LOGITS_TOLERANCE,
+        export_onnx,
+        require_export_extra,
+        verify_onnx,
+    )
     from mnist_helpers.paths import artifacts_dir, display_path
 
     onnx_path = args.onnx or artifacts_dir() / DEFAULT_ONNX
@@ -124,9 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser(
         "export", help="export the model to ONNX and verify it with onnxruntime",
-        description="Export a checkpoint to ONNX (dynamic batch size, normalisation and class names "
-        "in the file's metadata), then check that onnxruntime matches PyTorch on the 10,000 MNIST "
-        'test images. Needs the export extra: pip install -e ".[export]".',
+        description="Export a checkpoint to ONNX (dynamic batch size; normalisation and class "
+        "names in the file's metadata), then check that onnxruntime matches PyTorch on the 10,000 "
+        'MNIST test images. Needs the export extra: pip install -e ".[export]".',
     )
     export.add_argument("--checkpoint", type=Path, default=None,
                         help=f"checkpoint to export (default: artifacts/{DEFAULT_CHECKPOINT})")

@@ -94,6 +94,7 @@ class TrainParams(CommonParams):
     recipe: str = "baseline"
     augment: bool = False
     resume: str = ""
+    deterministic: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -109,6 +110,7 @@ class TrainParams(CommonParams):
         )
         _check_choice("recipe", self.recipe, RECIPES)
         _check_bool("augment", self.augment)
+        _check_bool("deterministic", self.deterministic)
         if not isinstance(self.resume, str):
             raise ParameterError(f"resume must be '' or a checkpoint path; got {self.resume!r}")
 

@@ -29,6 +29,7 @@ INPUT_NAME = "images"
 OUTPUT_NAME = "logits"
 LOGITS_TOLERANCE = 1e-4
 VERIFY_BATCH_SIZE = 500
+REQUIRED_METADATA = ("normalization_mean", "normalization_std", "class_names")
 
 Checkpoint = Mapping[str, Any] | str | os.PathLike[str]
 
@@ -43,7 +44,7 @@ def require_export_extra(modules: tuple[str, ...] = EXPORT_MODULES) -> dict[str,
             missing.append(name)
     if missing:
         raise MissingExtraError(
-            f"ONNX export needs the optional packages {', '.join(modules)} "
+            f"ONNX export needs the optional packages {', '.join(EXPORT_MODULES)} "
             f"(missing: {', '.join(missing)}). Install them with: {INSTALL_HINT}"
         )
     return found
@@ -75,14 +76,19 @@ def onnx_metadata(checkpoint: Mapping[str, Any]) -> dict[str, str]:
 def read_onnx_metadata(onnx_path: str | os.PathLike[str]) -> dict[str, Any]:
     """Normalisation, class names and model arguments stored in an exported ``.onnx`` file."""
     onnx = require_export_extra(("onnx",))["onnx"]
-    props = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
+    props = {
+        p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props
+    }
+    missing = [key for key in REQUIRED_METADATA if key not in props]
+    if missing:
+        raise ValueError(f"{onnx_path} was not exported by mnist_helpers: no metadata {missing}")
     return {
         "normalization": {
             "mean": float(props["normalization_mean"]),
             "std": float(props["normalization_std"]),
         },
         "class_names": json.loads(props["class_names"]),
-        "model_args": json.loads(props["model_args"]),
+        "model_args": json.loads(props.get("model_args", "null")),
     }
 
 
@@ -153,10 +159,10 @@ def verify_onnx(
     if images is None:
         norm = checkpoint["normalization"]
         images = normalize_images(load_mnist(train=False).images, norm["mean"], norm["std"])
-    if images.ndim != 4 or tuple(images.shape[1:]) != (1, IMAGE_SIDE, IMAGE_SIDE) or not len(images):
+    shape = tuple(images.shape)
+    if len(shape) != 4 or shape[1:] != (1, IMAGE_SIDE, IMAGE_SIDE) or shape[0] == 0:
         raise ImageInputError(
-            "verify_onnx needs normalised images of shape (N, 1, 28, 28) with N >= 1; "
-            f"got {tuple(images.shape)}"
+            f"verify_onnx needs normalised images of shape (N, 1, 28, 28), N >= 1; got {shape}"
         )
     model = model_from_checkpoint(checkpoint, "cpu")  # as PyTorch users run it: channels_last
     options = ort.SessionOptions()

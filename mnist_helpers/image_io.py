@@ -19,8 +19,8 @@ from mnist_helpers.errors import ImageInputError
 ImageInput = Union[str, os.PathLike, Image.Image, np.ndarray, Any]
 # Larger inputs are reduced first, so a huge photo never becomes a huge float array.
 MAX_WORKING_SIDE = 1024
-# Refuse outright beyond this: decoding alone would need gigabytes.
-MAX_PIXELS = 400_000_000
+# Refuse outright beyond this (about 10,000 x 10,000): decoding alone would need gigabytes.
+MAX_PIXELS = 100_000_000
 
 
 def _open_path(path: Path) -> Image.Image:
@@ -37,14 +37,16 @@ def _open_path(path: Path) -> Image.Image:
             if image.width * image.height > MAX_PIXELS:
                 raise ImageInputError(
                     f"{path}: {image.width} x {image.height} pixels is too large; "
-                    "resize it below 20,000 x 20,000 first"
+                    "resize it below 10,000 x 10,000 first"
                 )
             image.draft("L", (MAX_WORKING_SIDE, MAX_WORKING_SIDE))  # cheap JPEG downscale on decode
             image.load()
     except ImageInputError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageInputError(f"{path}: the image is too large to decode safely") from None
+        raise ImageInputError(
+            f"{path}: the image is too large to decode safely; resize it below 9,000 x 9,000 first"
+        ) from None
     except UnidentifiedImageError:
         raise ImageInputError(f"{path}: not an image file PIL can read (PNG, JPEG, ...)") from None
     except (OSError, SyntaxError, ValueError) as error:
@@ -81,7 +83,11 @@ def _pil_to_array(image: Image.Image) -> np.ndarray:
 
 
 def _reduce_array(array: np.ndarray) -> np.ndarray:
-    """Block-average an (H, W[, C]) array so its longer side is at most MAX_WORKING_SIDE."""
+    """Block-average an (H, W[, C]) array so its longer side is at most MAX_WORKING_SIDE.
+
+    Works on the original dtype (the mean is accumulated in float32), so a huge uint8 array is never
+    copied whole to float.
+    """
     factor = -(-max(array.shape[:2]) // MAX_WORKING_SIDE)
     if factor < 2:
         return array
@@ -91,7 +97,8 @@ def _reduce_array(array: np.ndarray) -> np.ndarray:
         return array[::factor, ::factor]
     trimmed = array[:height, :width]
     shape = (height // factor, factor, width // factor, factor) + array.shape[2:]
-    return trimmed.reshape(shape).mean(axis=(1, 3), dtype=np.float32)
+    accumulator = np.float64 if array.dtype == np.float64 else np.float32
+    return trimmed.reshape(shape).mean(axis=(1, 3), dtype=accumulator)
 
 
 def array_to_float(array: np.ndarray) -> np.ndarray:
@@ -102,34 +109,33 @@ def array_to_float(array: np.ndarray) -> np.ndarray:
         raise ImageInputError(f"an image array must hold numbers; got dtype {array.dtype}")
     if np.issubdtype(array.dtype, np.complexfloating):
         raise ImageInputError("an image array must hold real numbers, not complex ones")
-    if array.ndim == 3 and array.shape[2] in (1, 2, 3, 4):
-        pass
-    elif array.ndim != 2:
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (1, 2, 3, 4))):
         raise ImageInputError(
             f"an image array must be (H, W) or (H, W, C) with C in 1..4; got shape {array.shape}"
         )
     if array.size == 0:
         raise ImageInputError(f"the image array is empty (shape {array.shape})")
     if array.shape[0] * array.shape[1] > MAX_PIXELS:
-        raise ImageInputError(f"an image of shape {array.shape} is too large")
+        raise ImageInputError(
+            f"an image of shape {array.shape} is too large; downscale it below "
+            f"{MAX_PIXELS:,} pixels first"
+        )
     if array.dtype == np.bool_:
-        return _reduce_array(array.astype(np.float32))
-    if np.issubdtype(array.dtype, np.integer):
-        low, high = array.min(), array.max()
-        if low < 0:
-            raise ImageInputError("integer image arrays must not hold negative values")
-        scale = 255.0 if high <= 255 else 65535.0 if high <= 65535 else float(high)
-        return _reduce_array(array.astype(np.float32) / scale)
-    if not np.isfinite(array).all():
+        return _reduce_array(array.astype(np.uint8)).astype(np.float32)
+    if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
         raise ImageInputError("the image array holds NaN or infinite values")
     low, high = float(array.min()), float(array.max())
     if low < 0:
         raise ImageInputError(
-            f"float image arrays must hold values in [0, 1] or [0, 255]; the minimum is {low:g}"
+            f"image arrays must hold values in [0, 1], [0, 255] or [0, 65535]; the minimum is {low:g}"
         )
-    # Floats above 1 are taken as 0..255 pixel values.
-    scale = 1.0 if high <= 1.0 else 255.0 if high <= 255.0 else high
-    return _reduce_array(array.astype(np.float32) / scale)
+    if np.issubdtype(array.dtype, np.integer):
+        scale = 255.0 if high <= 255 else 65535.0 if high <= 65535 else high
+    else:
+        # Floats above 1 are taken as 0..255 pixel values.
+        scale = 1.0 if high <= 1.0 else 255.0 if high <= 255.0 else high
+    # Divide in float64: float32 would overflow for values near the float64 range.
+    return (_reduce_array(array).astype(np.float64) / scale).astype(np.float32)
 
 
 def to_float_array(image: ImageInput) -> np.ndarray:

@@ -1,0 +1,140 @@
+"""The saved model works with torch alone: the README snippet, run without mnist_helpers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from mnist_helpers.checkpoint import (
+    inference_checkpoint,
+    load_checkpoint,
+    make_checkpoint,
+    model_from_checkpoint,
+    save_checkpoint,
+)
+from mnist_helpers.data import normalize_images
+from mnist_helpers.model import MnistCNN
+
+# What a README reader copies: torch only, run from a folder holding artifacts/model/mnist_cnn.pt.
+SNIPPET = '''\
+from collections import OrderedDict
+
+import torch
+from torch import nn
+
+checkpoint = torch.load("artifacts/model/mnist_cnn.pt", map_location="cpu", weights_only=True)
+args = checkpoint["model_args"]
+
+# Rebuild the network from its recorded arguments. Layer positions give the weight names
+# (features.0.weight, classifier.2.bias, ...), so the order below must stay as it is.
+features, in_channels = [], 1
+for out_channels in args["conv_channels"]:
+    features.append(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=not args["batch_norm"]))
+    if args["batch_norm"]:
+        features.append(nn.BatchNorm2d(out_channels))
+    features += [nn.ReLU(), nn.MaxPool2d(2)]  # each block halves the side: 28 -> 14 -> 7 -> 3
+    in_channels = out_channels
+side = 28 // 2 ** len(args["conv_channels"])
+classifier = [
+    nn.Flatten(),
+    nn.Dropout(args["dropout"]),  # does nothing in eval mode; keeps the positions of the weights
+    nn.Linear(in_channels * side * side, args["hidden_units"]),
+    nn.ReLU(),
+    nn.Dropout(args["dropout"]),
+    nn.Linear(args["hidden_units"], len(checkpoint["class_names"])),
+]
+model = nn.Sequential(
+    OrderedDict(features=nn.Sequential(*features), classifier=nn.Sequential(*classifier))
+)
+model.load_state_dict(checkpoint["model_state"])
+model.eval()
+
+
+def classify(images):
+    """uint8 images (N, 28, 28), white digit on black as in MNIST, to (logits, class names)."""
+    norm = checkpoint["normalization"]
+    x = ((images.float() / 255 - norm["mean"]) / norm["std"]).unsqueeze(1)  # (N, 1, 28, 28)
+    with torch.no_grad():
+        logits = model(x)  # (N, 10)
+    return logits, [checkpoint["class_names"][i] for i in logits.argmax(1)]
+'''
+
+# Appended by the test only: feed the images it was given, save the answers, prove the isolation.
+HARNESS = """
+import sys
+
+logits, names = classify(torch.load("images.pt", weights_only=True))
+torch.save({"logits": logits, "names": names}, "answers.pt")
+assert "mnist_helpers" not in sys.modules, "the snippet must not need mnist_helpers"
+"""
+
+
+def run_plain_torch(checkpoint: dict, images: torch.Tensor, folder: Path) -> dict:
+    """Run SNIPPET in a fresh interpreter, from ``folder``, on uint8 ``images`` (N, 28, 28)."""
+    save_checkpoint(checkpoint, folder / "artifacts" / "model" / "mnist_cnn.pt")
+    torch.save(images.clone(), folder / "images.pt")
+    script = folder / "plain_torch.py"
+    script.write_text(SNIPPET + HARNESS)
+    result = subprocess.run(
+        [sys.executable, script.name],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    return torch.load(folder / "answers.pt", weights_only=True)
+
+
+def mnist_helpers_answers(checkpoint: dict, images: torch.Tensor) -> tuple[torch.Tensor, list[str]]:
+    """The same images through mnist_helpers, for comparison."""
+    model = model_from_checkpoint(checkpoint)
+    with torch.no_grad():
+        logits = model(normalize_images(images, **checkpoint["normalization"]))
+    return logits, [checkpoint["class_names"][i] for i in logits.argmax(1)]
+
+
+@pytest.mark.slow
+def test_plain_torch_predicts_like_mnist_helpers(
+    trained_checkpoint: Path, mnist_test_split, tmp_path: Path
+) -> None:
+    checkpoint = inference_checkpoint(load_checkpoint(trained_checkpoint))  # what 04 saves
+    images = mnist_test_split.images[:1000]
+    answers = run_plain_torch(checkpoint, images, tmp_path)
+    logits, names = mnist_helpers_answers(checkpoint, images)
+    assert len(answers["names"]) == 1000
+    assert answers["names"] == names
+    torch.testing.assert_close(answers["logits"], logits, atol=1e-4, rtol=0)
+
+
+def test_plain_torch_rebuilds_batch_norm_models(tmp_path: Path) -> None:
+    # The strong recipe's options (batch norm, dropout) and another depth, with non-trivial
+    # running statistics so that a BatchNorm misplaced by the snippet would change the logits.
+    torch.manual_seed(0)
+    model = MnistCNN(conv_channels=(8, 16, 16, 8), hidden_units=24, dropout=0.2, batch_norm=True)
+    for layer in model.features:
+        if isinstance(layer, torch.nn.BatchNorm2d):
+            layer.running_mean.uniform_(-0.5, 0.5)
+            layer.running_var.uniform_(0.5, 2.0)
+    checkpoint = inference_checkpoint(make_checkpoint(model))
+    images = torch.randint(0, 256, (64, 28, 28), dtype=torch.uint8)
+    answers = run_plain_torch(checkpoint, images, tmp_path)
+    logits, names = mnist_helpers_answers(checkpoint, images)
+    assert answers["names"] == names
+    torch.testing.assert_close(answers["logits"], logits, atol=1e-5, rtol=0)
+
+
+def test_snippet_needs_only_torch() -> None:
+    # The README copy imports nothing but torch (and the standard library).
+    imports = [line for line in SNIPPET.splitlines() if line.startswith(("import ", "from "))]
+    assert imports == [
+        "from collections import OrderedDict",
+        "import torch",
+        "from torch import nn",
+    ]
