@@ -2,7 +2,8 @@
 
     python benchmarks/seed_spread.py --seeds 42 0 1
 
-Runs notebooks 02 and 03 with papermill for each seed into artifacts/seeds/<seed>/ and prints a table
+Runs notebooks 02 and 03 with papermill for each seed into artifacts/seeds/<seed>/ and prints a
+table
 of the best validation accuracy and the test accuracy.
 """
 
@@ -25,10 +26,24 @@ def run_seed(seed: int, extra: list[str]) -> dict[str, float]:
     started = time.perf_counter()
     for name in ("02_train", "03_evaluate"):
         subprocess.run(
-            [sys.executable, "-m", "papermill", "--no-progress-bar", f"notebooks/{name}.ipynb",
-             str(artifacts / f"{name}.ipynb"), "-p", "seed", str(seed),
-             "-p", "artifacts_dir", str(artifacts), *extra],
-            cwd=ROOT, check=True, capture_output=True,
+            [
+                sys.executable,
+                "-m",
+                "papermill",
+                "--no-progress-bar",
+                f"notebooks/{name}.ipynb",
+                str(artifacts / f"{name}.ipynb"),
+                "-p",
+                "seed",
+                str(seed),
+                "-p",
+                "artifacts_dir",
+                str(artifacts),
+                *extra,
+            ],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
         )
     history = json.loads((artifacts / "history.json").read_text())
     metrics = json.loads((artifacts / "metrics.json").read_text())
@@ -50,11 +65,15 @@ def main() -> None:
     print("| seed | best epoch | best val acc | test acc | seconds (02 + 03) |")
     print("| --- | --- | --- | --- | --- |")
     for row in rows:
-        print(f"| {row['seed']} | {row['best_epoch']} | {row['best_val_acc']:.2%} | "
-              f"{row['test_acc']:.2%} | {row['seconds']:.0f} |")
+        print(
+            f"| {row['seed']} | {row['best_epoch']} | {row['best_val_acc']:.2%} | "
+            f"{row['test_acc']:.2%} | {row['seconds']:.0f} |"
+        )
     tests = [row["test_acc"] for row in rows]
-    print(f"\ntest accuracy: mean {statistics.mean(tests):.2%}, min {min(tests):.2%}, "
-          f"max {max(tests):.2%} over {len(tests)} seeds")
+    print(
+        f"\ntest accuracy: mean {statistics.mean(tests):.2%}, min {min(tests):.2%}, "
+        f"max {max(tests):.2%} over {len(tests)} seeds"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Mini-batches from tensors already normalised and held on the device: no per-image work per step."""
+"""Mini-batches from tensors normalised once and held on the device: no per-image work per step."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import torch
 class TensorBatches:
     """Iterate ``(images, labels)`` batches from in-memory tensors, reshuffled each epoch.
 
-    The shuffle order depends only on ``seed`` and the epoch number (``set_epoch``), so a resumed run
-    sees the same batches as an uninterrupted one.
+    The shuffle order depends only on ``seed`` and the epoch number (``set_epoch``), so a
+    resumed run sees the same batches as an uninterrupted one.
     """
 
     def __init__(

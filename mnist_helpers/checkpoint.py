@@ -72,7 +72,7 @@ def make_checkpoint(
 
 
 def save_checkpoint(checkpoint: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
-    """Write ``checkpoint`` to ``path`` atomically: a temporary file in the same folder, then rename."""
+    """Write ``checkpoint`` to ``path`` atomically: a temporary file in the same folder, renamed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -85,7 +85,9 @@ def save_checkpoint(checkpoint: Mapping[str, Any], path: str | os.PathLike[str])
             torch.save(dict(checkpoint), file)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, path)  # atomic on POSIX and Windows: readers see old or new, never half
+        os.replace(
+            temporary, path
+        )  # atomic on POSIX and Windows: readers see old or new, never half
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
@@ -112,7 +114,9 @@ def _load_error(path: Path, error: Exception) -> CheckpointError:
     text = str(error)
     # torch words this differently across releases; all name the refused global.
     markers = ("unsupported global", "blocked", "not an allowed global")
-    code_lines = [line.strip() for line in text.splitlines() if any(m in line.lower() for m in markers)]
+    code_lines = [
+        line.strip() for line in text.splitlines() if any(m in line.lower() for m in markers)
+    ]
     if isinstance(error, pickle.UnpicklingError) and code_lines:
         reason = code_lines[0]
         return CheckpointError(
@@ -163,14 +167,15 @@ def model_from_checkpoint(
         model.load_state_dict(checkpoint["model_state"])
     except (TypeError, ValueError, RuntimeError) as error:
         raise CheckpointError(
-            "The checkpoint's weights do not fit the model it describes (a different architecture?): "
+            "The checkpoint's weights do not fit the model it describes "
+            "(a different architecture?): "
             f"{str(error).splitlines()[0]}"
         ) from None
     return model.to(device=device, memory_format=torch.channels_last).eval()
 
 
 def inference_checkpoint(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``checkpoint`` without training state (optimizer, schedule, RNG): what inference needs."""
+    """``checkpoint`` without training state (optimizer, schedule, RNG): what inference needs."""
     slim = {k: v for k, v in checkpoint.items() if k not in TRAINING_ONLY_KEYS}
     slim.update({key: None for key in TRAINING_ONLY_KEYS if key != "history"})
     slim["history"] = []
@@ -193,8 +198,8 @@ def checkpoint_summary(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class CheckpointKeeper:
-    """Epoch-end callback: writes ``last.pt`` every epoch, ``best.pt`` when validation accuracy improves,
-    and the history as JSON, so an interrupted run loses at most the epoch in progress."""
+    """Epoch-end callback: writes ``last.pt`` every epoch, ``best.pt`` when validation accuracy
+    improves, and the history as JSON, so an interrupted run loses at most the epoch in progress."""
 
     def __init__(
         self,
@@ -234,11 +239,20 @@ class CheckpointKeeper:
         improved = record["val_acc"] > self.best_val_acc
         if improved:
             self.best_val_acc = record["val_acc"]
-        metrics = {"val_acc": record["val_acc"], "val_loss": record["val_loss"],
-                   "best_val_acc": self.best_val_acc}
+        metrics = {
+            "val_acc": record["val_acc"],
+            "val_loss": record["val_loss"],
+            "best_val_acc": self.best_val_acc,
+        }
         checkpoint = make_checkpoint(
-            self.model, optimizer=self.optimizer, scheduler=self.scheduler, epoch=record["epoch"],
-            metrics=metrics, history=self.history, params=self.params, seed=self.seed,
+            self.model,
+            optimizer=self.optimizer,
+            scheduler=self.scheduler,
+            epoch=record["epoch"],
+            metrics=metrics,
+            history=self.history,
+            params=self.params,
+            seed=self.seed,
         )
         save_checkpoint(checkpoint, self.last_path)
         if improved:

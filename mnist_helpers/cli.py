@@ -42,8 +42,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
             failures += 1
             _error(str(error))
             if args.json:
-                print(json.dumps({"path": path, "digit": None, "probabilities": [],
-                                  "status": "error", "message": str(error)}))
+                print(
+                    json.dumps(
+                        {
+                            "path": path,
+                            "digit": None,
+                            "probabilities": [],
+                            "status": "error",
+                            "message": str(error),
+                        }
+                    )
+                )
             continue
         if args.json:
             print(json.dumps({"path": path, **prediction.as_dict(args.top)}))
@@ -78,14 +87,18 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 2
     if not report["passed"]:
         onnx_path.unlink(missing_ok=True)
-        _error(f"onnxruntime disagrees with PyTorch (max abs logit difference "
-               f"{report['max_abs_diff']:.2e}, classes agree on {report['num_agree']:,} of "
-               f"{report['num_images']:,} test images); {display_path(onnx_path)} was removed")
+        _error(
+            f"onnxruntime disagrees with PyTorch (max abs logit difference "
+            f"{report['max_abs_diff']:.2e}, classes agree on {report['num_agree']:,} of "
+            f"{report['num_images']:,} test images); {display_path(onnx_path)} was removed"
+        )
         return 1
     print(f"exported {display_path(onnx_path)} ({onnx_path.stat().st_size / 1e6:.2f} MB)")
-    print(f"verified with onnxruntime on {report['num_images']:,} MNIST test images: max abs logit "
-          f"difference {report['max_abs_diff']:.1e} (limit {LOGITS_TOLERANCE:.0e}), predicted "
-          f"classes agree on {report['num_agree']:,} of {report['num_images']:,}")
+    print(
+        f"verified with onnxruntime on {report['num_images']:,} MNIST test images: max abs logit "
+        f"difference {report['max_abs_diff']:.1e} (limit {LOGITS_TOLERANCE:.0e}), predicted "
+        f"classes agree on {report['num_agree']:,} of {report['num_images']:,}"
+    )
     return 0
 
 
@@ -99,8 +112,10 @@ def cmd_summary(args: argparse.Namespace) -> int:
         _error(f"no metrics at {metrics_path}: run `make run` first")
         return 1
     metrics = json.loads(metrics_path.read_text())
-    print(f"test accuracy {metrics['acc']:.2%} on {metrics['num_images']:,} images "
-          f"(loss {metrics['loss']:.4f}, epoch {metrics['epoch']})")
+    print(
+        f"test accuracy {metrics['acc']:.2%} on {metrics['num_images']:,} images "
+        f"(loss {metrics['loss']:.4f}, epoch {metrics['epoch']})"
+    )
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "README.md"):
         print(f"  {display_path(path):<50} {path.stat().st_size / 1e3:>9.1f} kB")
     return 0
@@ -115,28 +130,46 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     predict = commands.add_parser(
-        "predict", help="classify image files of handwritten digits",
+        "predict",
+        help="classify image files of handwritten digits",
         description="Classify image files through the same preprocessing as the drawing canvas.",
     )
     predict.add_argument("images", nargs="+", help="image files (PNG, JPEG, ...)")
-    predict.add_argument("--checkpoint", type=Path, default=None,
-                         help=f"checkpoint to use (default: artifacts/{DEFAULT_CHECKPOINT})")
+    predict.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        help=f"checkpoint to use (default: artifacts/{DEFAULT_CHECKPOINT})",
+    )
     predict.add_argument("--json", action="store_true", help="print one JSON object per image")
     predict.add_argument("--top", type=int, default=3, help="how many top digits to show (3)")
-    predict.add_argument("--unsure-below", type=float, default=0.6,
-                         help="label answers under this probability as unsure (0.6)")
+    predict.add_argument(
+        "--unsure-below",
+        type=float,
+        default=0.6,
+        help="label answers under this probability as unsure (0.6)",
+    )
     predict.set_defaults(handler=cmd_predict)
 
     export = commands.add_parser(
-        "export", help="export the model to ONNX and verify it with onnxruntime",
+        "export",
+        help="export the model to ONNX and verify it with onnxruntime",
         description="Export a checkpoint to ONNX (dynamic batch size; normalisation and class "
         "names in the file's metadata), then check that onnxruntime matches PyTorch on the 10,000 "
         'MNIST test images. Needs the export extra: pip install -e ".[export]".',
     )
-    export.add_argument("--checkpoint", type=Path, default=None,
-                        help=f"checkpoint to export (default: artifacts/{DEFAULT_CHECKPOINT})")
-    export.add_argument("--onnx", type=Path, default=None,
-                        help=f"where to write the ONNX file (default: artifacts/{DEFAULT_ONNX})")
+    export.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        help=f"checkpoint to export (default: artifacts/{DEFAULT_CHECKPOINT})",
+    )
+    export.add_argument(
+        "--onnx",
+        type=Path,
+        default=None,
+        help=f"where to write the ONNX file (default: artifacts/{DEFAULT_ONNX})",
+    )
     export.set_defaults(handler=cmd_export)
 
     summary = commands.add_parser("summary", help="show the metrics and files of the last run")

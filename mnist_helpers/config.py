@@ -1,7 +1,8 @@
 """The notebooks' parameters, validated in one place before any data is loaded.
 
-Each notebook's ``parameters`` cell holds plain literals (papermill overrides them); the notebook then
-builds one of these dataclasses, which checks every value and names the parameter at fault.
+Each notebook's ``parameters`` cell holds plain literals (papermill overrides them); the
+notebook then builds one of these dataclasses, which checks every value and names the parameter
+at fault.
 """
 
 from __future__ import annotations
@@ -76,7 +77,9 @@ class CommonParams:
         get_device(self.device)  # raises ParameterError naming the device when it is absent
         _check_path("artifacts_dir", self.artifacts_dir)
         # The environment switch lets CI run the committed notebooks (nbval) quickly.
-        object.__setattr__(self, "small_run", _check_bool("small_run", self.small_run) or _env_small_run())
+        object.__setattr__(
+            self, "small_run", _check_bool("small_run", self.small_run) or _env_small_run()
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """The parameters as a plain dict, for logs and checkpoints."""
@@ -106,7 +109,9 @@ class TrainParams(CommonParams):
         object.__setattr__(
             self,
             "val_fraction",
-            _check_float("val_fraction", self.val_fraction, low=0.0, high=1.0, allowed="> 0 and < 1"),
+            _check_float(
+                "val_fraction", self.val_fraction, low=0.0, high=1.0, allowed="> 0 and < 1"
+            ),
         )
         _check_choice("recipe", self.recipe, RECIPES)
         _check_bool("augment", self.augment)
@@ -144,7 +149,9 @@ class InferenceParams(CommonParams):
         object.__setattr__(
             self,
             "unsure_below",
-            _check_float("unsure_below", self.unsure_below, low=0.0, high=1.0, allowed="> 0 and < 1"),
+            _check_float(
+                "unsure_below", self.unsure_below, low=0.0, high=1.0, allowed="> 0 and < 1"
+            ),
         )
 
 
@@ -160,6 +167,8 @@ class ExploreParams(CommonParams):
         object.__setattr__(
             self,
             "val_fraction",
-            _check_float("val_fraction", self.val_fraction, low=0.0, high=1.0, allowed="> 0 and < 1"),
+            _check_float(
+                "val_fraction", self.val_fraction, low=0.0, high=1.0, allowed="> 0 and < 1"
+            ),
         )
         _check_int("samples_per_class", self.samples_per_class, minimum=1, maximum=50)

@@ -1,4 +1,4 @@
-"""The MNIST files: verify the shipped copies, lay them out for torchvision, load, split, normalise."""
+"""The MNIST files: verify the shipped copies, lay them out for torchvision, load, split."""
 
 from __future__ import annotations
 
@@ -49,8 +49,8 @@ def _md5_of_file(path: Path) -> str:
 
 def _fix_hint(gz_path: Path) -> str:
     return (
-        f"Restore it with `git checkout -- {gz_path.parent.name}/{gz_path.name}` from the repository "
-        f"root, or delete {gz_path.parent} to let torchvision download the files."
+        f"Restore it with `git checkout -- {gz_path.parent.name}/{gz_path.name}` from the "
+        f"repository root, or delete {gz_path.parent} to let torchvision download the files."
     )
 
 

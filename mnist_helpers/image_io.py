@@ -9,14 +9,14 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mnist_helpers.errors import ImageInputError
 
-ImageInput = Union[str, os.PathLike, Image.Image, np.ndarray, Any]
+ImageInput = str | os.PathLike | Image.Image | np.ndarray | Any
 # Larger inputs are reduced first, so a huge photo never becomes a huge float array.
 MAX_WORKING_SIDE = 1024
 # Refuse outright beyond this (about 10,000 x 10,000): decoding alone would need gigabytes.
@@ -127,7 +127,8 @@ def array_to_float(array: np.ndarray) -> np.ndarray:
     low, high = float(array.min()), float(array.max())
     if low < 0:
         raise ImageInputError(
-            f"image arrays must hold values in [0, 1], [0, 255] or [0, 65535]; the minimum is {low:g}"
+            f"image arrays must hold values in [0, 1], [0, 255] or [0, 65535]; "
+            f"the minimum is {low:g}"
         )
     if np.issubdtype(array.dtype, np.integer):
         scale = 255.0 if high <= 255 else 65535.0 if high <= 65535 else high

@@ -1,4 +1,4 @@
-"""The convolutional network: conv + ReLU + max-pool blocks, then fully connected layers to 10 logits."""
+"""The CNN: conv + ReLU + max-pool blocks, then fully connected layers to 10 logits."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ NUM_CLASSES = 10
 
 
 class MnistCNN(nn.Module):
-    """A small CNN that returns raw logits (no softmax: CrossEntropyLoss applies log-softmax itself).
+    """A small CNN returning raw logits (no softmax: CrossEntropyLoss applies log-softmax itself).
 
     Args:
         conv_channels: output channels of each conv block; each block halves the image side.

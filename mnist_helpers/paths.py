@@ -27,17 +27,17 @@ def resolve_project_path(path: str | os.PathLike[str]) -> Path:
 
 
 def artifacts_dir(requested: str | os.PathLike[str] = "artifacts") -> Path:
-    """The artifacts folder: ``$MNIST_ARTIFACTS_DIR`` when set (tests use it), else ``requested``."""
+    """The artifacts folder: ``$MNIST_ARTIFACTS_DIR`` if set (tests use it), else ``requested``."""
     return resolve_project_path(os.environ.get(ARTIFACTS_ENV) or requested)
 
 
 def data_dir() -> Path:
-    """The data folder holding ``mnist/*.gz``: ``$MNIST_DATA_DIR`` when set, else ``<root>/data``."""
+    """The folder holding ``mnist/*.gz``: ``$MNIST_DATA_DIR`` if set, else ``<root>/data``."""
     return resolve_project_path(os.environ.get(DATA_ENV) or "data")
 
 
 def display_path(path: str | os.PathLike[str]) -> str:
-    """``path`` relative to the project root when it lies inside it, so outputs hold no machine paths."""
+    """``path`` relative to the project root when inside it, so outputs hold no machine paths."""
     path = Path(path).resolve()
     try:
         return path.relative_to(project_root().resolve()).as_posix()

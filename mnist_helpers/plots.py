@@ -1,7 +1,7 @@
-"""Figures for the notebooks. Each function builds a new Figure and returns it; nothing global changes.
+"""Figures for the notebooks. Each function builds a new Figure and returns it.
 
-Figures are made with ``matplotlib.figure.Figure`` rather than pyplot, so they are shown once (as the
-cell's value) and never leak into later cells.
+Figures are made with ``matplotlib.figure.Figure`` rather than pyplot, so nothing global changes
+and each is shown once (as the cell's value) and never leak into later cells.
 """
 
 from __future__ import annotations
@@ -196,7 +196,9 @@ def plot_confidence_histogram(confidence: torch.Tensor, correct: torch.Tensor) -
     return fig
 
 
-def plot_probabilities(probabilities: Sequence[float], title: str = "Class probabilities") -> Figure:
+def plot_probabilities(
+    probabilities: Sequence[float], title: str = "Class probabilities"
+) -> Figure:
     """Bar chart of the ten class probabilities, the top one highlighted."""
     probs = np.asarray(probabilities, dtype=float)
     fig = _figure(5, 2.6)

@@ -1,4 +1,4 @@
-"""Predictions for single images: the object the widget, the notebooks and the command line share."""
+"""Predictions for single images, shared by the widget, the notebooks and the command line."""
 
 from __future__ import annotations
 
@@ -94,7 +94,9 @@ class Predictor:
         digit = int(np.argmax(probs))
         unsure = probs[digit] < self.unsure_below
         message = (
-            f"unsure: maybe {digit} ({probs[digit]:.0%})" if unsure else f"{digit} ({probs[digit]:.0%})"
+            f"unsure: maybe {digit} ({probs[digit]:.0%})"
+            if unsure
+            else f"{digit} ({probs[digit]:.0%})"
         )
         return Prediction(
             status="unsure" if unsure else "ok",

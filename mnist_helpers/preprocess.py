@@ -1,8 +1,8 @@
-"""Make any digit image look like an MNIST digit: the one preprocessing used by widget, files and arrays.
+"""Make any digit image look like an MNIST digit: one preprocessing for widget, files and arrays.
 
-MNIST digits are white on black, fitted into a 20 x 20 box keeping their aspect ratio (anti-aliased),
-then placed in a 28 x 28 frame with their centre of mass in the middle. A drawing only gets read well
-once it goes through the same steps.
+MNIST digits are white on black, fitted into a 20 x 20 box keeping their aspect ratio
+(anti-aliased), then placed in a 28 x 28 frame with their centre of mass in the middle. A drawing
+is only read well once it goes through the same steps.
 """
 
 from __future__ import annotations
@@ -46,12 +46,16 @@ def ink_map(pixels: np.ndarray) -> np.ndarray:
     grey level, inverted when the background (the border) is lighter than the strokes."""
     if pixels.ndim == 3:
         channels = pixels.shape[2]
-        colour, alpha = (pixels[..., :-1], pixels[..., -1]) if channels in (2, 4) else (pixels, None)
+        colour, alpha = (
+            (pixels[..., :-1], pixels[..., -1]) if channels in (2, 4) else (pixels, None)
+        )
         if alpha is not None and float(alpha.min()) < 0.98:
             # Transparent background: the alpha channel is the drawing, whatever the stroke colour.
             return _stretch(alpha * 1.0)
-        grey = colour.mean(axis=2) if colour.shape[2] == 1 else colour @ np.array(
-            [0.299, 0.587, 0.114], dtype=np.float32
+        grey = (
+            colour.mean(axis=2)
+            if colour.shape[2] == 1
+            else colour @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
         )
     else:
         grey = pixels

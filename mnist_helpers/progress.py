@@ -1,4 +1,4 @@
-"""A progress bar that reads well in JupyterLab and in a terminal without flooding papermill's log."""
+"""A progress bar that reads well in JupyterLab and terminals without flooding papermill's log."""
 
 from __future__ import annotations
 

@@ -91,7 +91,8 @@ def fit(
 ) -> list[dict[str, Any]]:
     """Train epochs ``start_epoch..epochs``; returns one history record per epoch.
 
-    Each record holds ``epoch``, ``train_loss``, ``train_acc``, ``val_loss``, ``val_acc``, ``seconds``.
+    Each record holds ``epoch``, ``train_loss``, ``train_acc``, ``val_loss``, ``val_acc`` and
+    ``seconds``.
     ``on_epoch_end(record)`` runs after each epoch (the checkpoint keeper uses it).
     """
     history = []
@@ -126,7 +127,8 @@ def fit(
 def format_record(record: dict[str, Any]) -> str:
     """One readable line for a history record."""
     return (
-        f"epoch {record['epoch']}: train loss {record['train_loss']:.4f} acc {record['train_acc']:.4f}"
+        f"epoch {record['epoch']}: "
+        f"train loss {record['train_loss']:.4f} acc {record['train_acc']:.4f}"
         f" | val loss {record['val_loss']:.4f} acc {record['val_acc']:.4f}"
         f" | {record['seconds']:.1f} s"
     )

@@ -43,12 +43,23 @@ def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     device = torch.device("cpu")
     data = make_train_val_loaders(batch_size=64, val_fraction=0.15, seed=0, device=device)
     setup = build_training(
-        get_recipe("baseline"), lr=1e-3, epochs=2, steps_per_epoch=len(data.train_loader),
+        get_recipe("baseline"),
+        lr=1e-3,
+        epochs=2,
+        steps_per_epoch=len(data.train_loader),
         device=device,
     )
     keeper = CheckpointKeeper(folder, setup.model, setup.optimizer, seed=0)
-    fit(setup.model, setup.optimizer, data.train_loader, data.val_loader, epochs=2,
-        augment=setup.augment, on_epoch_end=keeper, show_progress=False)
+    fit(
+        setup.model,
+        setup.optimizer,
+        data.train_loader,
+        data.val_loader,
+        epochs=2,
+        augment=setup.augment,
+        on_epoch_end=keeper,
+        show_progress=False,
+    )
     return keeper.best_path
 
 

@@ -26,11 +26,22 @@ def _model():
 def test_checkpoint_is_self_describing_and_loads_with_weights_only(tmp_path):
     model = _model()
     optimizer = torch.optim.Adam(model.parameters())
-    path = save_checkpoint(make_checkpoint(model, optimizer=optimizer, epoch=3, seed=7,
-                                           metrics={"val_acc": 0.9}), tmp_path / "c.pt")
+    path = save_checkpoint(
+        make_checkpoint(model, optimizer=optimizer, epoch=3, seed=7, metrics={"val_acc": 0.9}),
+        tmp_path / "c.pt",
+    )
     raw = torch.load(path, weights_only=True)  # must not need weights_only=False
-    for key in ("model_state", "model_args", "normalization", "class_names", "epoch", "metrics",
-                "optimizer_state", "seed", "versions"):
+    for key in (
+        "model_state",
+        "model_args",
+        "normalization",
+        "class_names",
+        "epoch",
+        "metrics",
+        "optimizer_state",
+        "seed",
+        "versions",
+    ):
         assert key in raw, key
     assert raw["epoch"] == 3 and raw["seed"] == 7 and raw["class_names"][9] == "9"
     rebuilt = model_from_checkpoint(load_checkpoint(path))
@@ -132,8 +143,16 @@ def test_keeper_never_replaces_best_with_worse(tmp_path):
     model = _model()
     keeper = CheckpointKeeper(tmp_path / "checkpoints", model, torch.optim.Adam(model.parameters()))
     for epoch, val_acc in ((1, 0.90), (2, 0.95), (3, 0.93)):
-        keeper({"epoch": epoch, "val_acc": val_acc, "val_loss": 1 - val_acc, "train_loss": 0.0,
-                "train_acc": 0.0, "seconds": 0.0})
+        keeper(
+            {
+                "epoch": epoch,
+                "val_acc": val_acc,
+                "val_loss": 1 - val_acc,
+                "train_loss": 0.0,
+                "train_acc": 0.0,
+                "seconds": 0.0,
+            }
+        )
     assert load_checkpoint(keeper.best_path)["epoch"] == 2
     assert load_checkpoint(keeper.last_path)["epoch"] == 3
     assert keeper.history_path.is_file()

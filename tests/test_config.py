@@ -9,7 +9,12 @@ from mnist_helpers.errors import ParameterError
 
 def test_defaults_are_the_seed_recipe():
     params = TrainParams()
-    assert (params.epochs, params.lr, params.batch_size, params.val_fraction) == (5, 0.001, 64, 0.15)
+    assert (params.epochs, params.lr, params.batch_size, params.val_fraction) == (
+        5,
+        0.001,
+        64,
+        0.15,
+    )
     assert params.recipe == "baseline"
 
 

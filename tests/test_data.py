@@ -34,9 +34,29 @@ def test_real_files_load_with_the_known_counts():
     assert train.images.shape == (60_000, 28, 28) and train.images.dtype == torch.uint8
     assert test.images.shape == (10_000, 28, 28)
     assert torch.bincount(train.labels).tolist() == [
-        5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949
+        5923,
+        6742,
+        5958,
+        6131,
+        5842,
+        5421,
+        5918,
+        6265,
+        5851,
+        5949,
     ]
-    assert torch.bincount(test.labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert torch.bincount(test.labels).tolist() == [
+        980,
+        1135,
+        1032,
+        1010,
+        982,
+        892,
+        958,
+        1028,
+        974,
+        1009,
+    ]
 
 
 def test_extraction_is_laid_out_for_torchvision(data_copy):

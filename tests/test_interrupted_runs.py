@@ -21,9 +21,23 @@ from tests.test_notebooks import PAPERMILL, _env
 def _train(tmp_path, name, *params):
     artifacts = tmp_path / name
     result = subprocess.run(
-        [*PAPERMILL, str(REPO_ROOT / "notebooks" / "02_train.ipynb"), str(tmp_path / f"{name}.ipynb"),
-         "-p", "small_run", "True", "-p", "artifacts_dir", str(artifacts), *params],
-        cwd=REPO_ROOT, env=_env(), capture_output=True, text=True, timeout=600,
+        [
+            *PAPERMILL,
+            str(REPO_ROOT / "notebooks" / "02_train.ipynb"),
+            str(tmp_path / f"{name}.ipynb"),
+            "-p",
+            "small_run",
+            "True",
+            "-p",
+            "artifacts_dir",
+            str(artifacts),
+            *params,
+        ],
+        cwd=REPO_ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads((artifacts / "history.json").read_text())
@@ -55,9 +69,24 @@ def test_same_seed_gives_the_same_history_and_another_seed_does_not(tmp_path):
 def test_killed_training_run_keeps_its_finished_epochs(tmp_path):
     artifacts = tmp_path / "artifacts"
     process = subprocess.Popen(
-        [*PAPERMILL, str(REPO_ROOT / "notebooks" / "02_train.ipynb"), str(tmp_path / "out.ipynb"),
-         "-p", "small_run", "True", "-p", "epochs", "200", "-p", "artifacts_dir", str(artifacts)],
-        cwd=REPO_ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            *PAPERMILL,
+            str(REPO_ROOT / "notebooks" / "02_train.ipynb"),
+            str(tmp_path / "out.ipynb"),
+            "-p",
+            "small_run",
+            "True",
+            "-p",
+            "epochs",
+            "200",
+            "-p",
+            "artifacts_dir",
+            str(artifacts),
+        ],
+        cwd=REPO_ROOT,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     history_path = artifacts / "history.json"
@@ -87,7 +116,7 @@ SAVE_FOREVER = textwrap.dedent("""
     save_checkpoint(make_checkpoint(model, epoch=1), path)
     print("first save done", flush=True)
     big = make_checkpoint(model, epoch=2)
-    big["metrics"] = {"padding": torch.zeros(60_000_000)}  # 240 MB: slow enough to be killed mid-way
+    big["metrics"] = {"padding": torch.zeros(60_000_000)}  # 240 MB: slow enough to kill mid-way
     while True:
         save_checkpoint(big, path)
 """)
@@ -96,8 +125,12 @@ SAVE_FOREVER = textwrap.dedent("""
 @pytest.mark.slow
 def test_process_killed_while_saving_leaves_a_readable_checkpoint(tmp_path):
     path = tmp_path / "best.pt"
-    process = subprocess.Popen([sys.executable, "-c", SAVE_FOREVER, str(path)],
-                               stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SAVE_FOREVER, str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+    )
     try:
         assert process.stdout.readline().strip() == "first save done"
         deadline = time.monotonic() + 60

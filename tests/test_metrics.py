@@ -21,8 +21,12 @@ def test_confusion_matrix_rows_are_truth_columns_predictions():
 def test_per_class_report():
     matrix = torch.tensor([[1, 1, 0], [0, 1, 0], [0, 1, 0]])
     report = per_class_report(matrix)
-    assert report[0]["recall"] == pytest.approx(0.5) and report[0]["precision"] == pytest.approx(1.0)
-    assert report[1]["precision"] == pytest.approx(1 / 3) and report[1]["recall"] == pytest.approx(1)
+    assert report[0]["recall"] == pytest.approx(0.5) and report[0]["precision"] == pytest.approx(
+        1.0
+    )
+    assert report[1]["precision"] == pytest.approx(1 / 3) and report[1]["recall"] == pytest.approx(
+        1
+    )
     assert report[2]["f1"] == 0.0 and report[2]["support"] == 1
 
 

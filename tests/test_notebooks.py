@@ -28,7 +28,11 @@ def _env() -> dict[str, str]:
 def _papermill(notebook: str, output: Path, *params: str, cwd: Path = REPO_ROOT):
     return subprocess.run(
         [*PAPERMILL, str(REPO_ROOT / "notebooks" / f"{notebook}.ipynb"), str(output), *params],
-        cwd=cwd, env=_env(), capture_output=True, text=True, timeout=600,
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -37,8 +41,16 @@ def small_pipeline(tmp_path_factory) -> Path:
     """All four notebooks in order, small run, into a temporary artifacts folder."""
     artifacts = tmp_path_factory.mktemp("pipeline") / "artifacts"
     for name in NOTEBOOKS:
-        result = _papermill(name, artifacts / "notebooks" / f"{name}.ipynb",
-                            "-p", "small_run", "True", "-p", "artifacts_dir", str(artifacts))
+        result = _papermill(
+            name,
+            artifacts / "notebooks" / f"{name}.ipynb",
+            "-p",
+            "small_run",
+            "True",
+            "-p",
+            "artifacts_dir",
+            str(artifacts),
+        )
         assert result.returncode == 0, f"{name} failed:\n{result.stderr[-3000:]}"
     return artifacts
 
@@ -47,11 +59,21 @@ def small_pipeline(tmp_path_factory) -> Path:
 def test_pipeline_writes_every_artifact(small_pipeline):
     for name in NOTEBOOKS:
         executed = nbformat.read(small_pipeline / "notebooks" / f"{name}.ipynb", as_version=4)
-        errors = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
+        errors = [
+            o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"
+        ]
         assert not errors
-    for relative in ("checkpoints/best.pt", "checkpoints/last.pt", "history.json", "metrics.json",
-                     "model/mnist_cnn.pt", "figures/02_history.png", "figures/03_confusion_matrix.png",
-                     "figures/01_samples.png", "samples/scan_like_digit.png"):
+    for relative in (
+        "checkpoints/best.pt",
+        "checkpoints/last.pt",
+        "history.json",
+        "metrics.json",
+        "model/mnist_cnn.pt",
+        "figures/02_history.png",
+        "figures/03_confusion_matrix.png",
+        "figures/01_samples.png",
+        "samples/scan_like_digit.png",
+    ):
         assert (small_pipeline / relative).is_file(), relative
 
 
@@ -68,9 +90,17 @@ def test_pipeline_metrics_are_real(small_pipeline):
 
 @pytest.mark.slow
 def test_train_notebook_runs_from_inside_notebooks_folder(tmp_path):
-    result = _papermill("02_train", tmp_path / "out.ipynb", "-p", "small_run", "True",
-                        "-p", "artifacts_dir", str(tmp_path / "artifacts"),
-                        cwd=REPO_ROOT / "notebooks")
+    result = _papermill(
+        "02_train",
+        tmp_path / "out.ipynb",
+        "-p",
+        "small_run",
+        "True",
+        "-p",
+        "artifacts_dir",
+        str(tmp_path / "artifacts"),
+        cwd=REPO_ROOT / "notebooks",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "artifacts" / "checkpoints" / "best.pt").is_file()
 
@@ -85,8 +115,9 @@ def test_train_notebook_runs_from_inside_notebooks_folder(tmp_path):
 )
 def test_bad_parameter_fails_before_loading_data(tmp_path, name, value, message):
     artifacts = tmp_path / "artifacts"
-    result = _papermill("02_train", tmp_path / "out.ipynb", "-p", name, value,
-                        "-p", "artifacts_dir", str(artifacts))
+    result = _papermill(
+        "02_train", tmp_path / "out.ipynb", "-p", name, value, "-p", "artifacts_dir", str(artifacts)
+    )
     assert result.returncode != 0
     assert message in result.stderr
     assert not artifacts.exists()  # nothing was trained or written

@@ -125,7 +125,7 @@ def test_pil_modes_and_files(tmp_path, mnist_test_split):
     variants = {
         "palette": rgb.convert("P", palette=Image.Palette.ADAPTIVE),
         "cmyk": rgb.convert("CMYK"),
-        "grey16": Image.fromarray((drawing[..., 0].astype(np.uint16) * 257)),
+        "grey16": Image.fromarray(drawing[..., 0].astype(np.uint16) * 257),
         "la": rgb.convert("LA"),
     }
     for name, image in variants.items():
@@ -142,8 +142,9 @@ def _canvas_like_variants(digit, rng):
     offset = (int(rng.integers(-50, 51)), int(rng.integers(-50, 51)))
     thickness = int(rng.choice([-2, 0, 0, 2, 4]))
     style = ["dark_on_light", "light_on_dark", "transparent"][int(rng.integers(3))]
-    return digit_to_drawing(digit, scale=scale, canvas_side=canvas_side, offset=offset,
-                            thickness=thickness, style=style)
+    return digit_to_drawing(
+        digit, scale=scale, canvas_side=canvas_side, offset=offset, thickness=thickness, style=style
+    )
 
 
 @pytest.mark.slow

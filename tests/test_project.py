@@ -77,8 +77,9 @@ assert random.random() == expected, "import reseeded random"
 assert dict(matplotlib.rcParams) == before_rc, "import changed matplotlib style"
 print("ok")
 """
-    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
 
 

@@ -35,8 +35,12 @@ _shapes = st.one_of(
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(arrays(dtype=st.sampled_from([np.uint8, np.uint16, np.int32, np.float32, np.float64,
-                                     np.bool_]), shape=_shapes))
+@given(
+    arrays(
+        dtype=st.sampled_from([np.uint8, np.uint16, np.int32, np.float32, np.float64, np.bool_]),
+        shape=_shapes,
+    )
+)
 def test_random_arrays_give_a_tensor_or_our_error(array):
     _check_result(array)
 
@@ -73,13 +77,22 @@ def test_wrong_shapes_are_named():
 
 def _png_claiming_size(path, width, height):
     """A tiny PNG whose header claims a huge size (decoding it would need gigabytes)."""
+
     def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(
-            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-                     + chunk(b"IDAT", zlib.compress(b"\x00" * 10)) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 10))
+        + chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -99,7 +112,9 @@ def test_huge_array_is_refused_and_a_large_one_is_downscaled():
 
 def test_truncated_png_is_named(tmp_path):
     full = tmp_path / "full.png"
-    Image.fromarray(np.random.default_rng(0).integers(0, 256, (200, 200), dtype=np.uint8)).save(full)
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (200, 200), dtype=np.uint8)).save(
+        full
+    )
     cut = tmp_path / "cut.png"
     cut.write_bytes(full.read_bytes()[:600])
     with pytest.raises(ImageInputError, match="damaged or truncated"):

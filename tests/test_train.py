@@ -40,8 +40,15 @@ def test_fit_history_records_and_callback():
     train, val = _toy_loaders()
     model = MnistCNN(conv_channels=(4,), hidden_units=8)
     seen = []
-    history = fit(model, torch.optim.Adam(model.parameters()), train, val, epochs=2,
-                  on_epoch_end=seen.append, show_progress=False)
+    history = fit(
+        model,
+        torch.optim.Adam(model.parameters()),
+        train,
+        val,
+        epochs=2,
+        on_epoch_end=seen.append,
+        show_progress=False,
+    )
     assert [r["epoch"] for r in history] == [1, 2]
     assert seen == history
     assert set(history[0]) == {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"}
@@ -58,7 +65,7 @@ def test_evaluate_matches_a_hand_computation():
 
 @pytest.mark.slow
 def test_short_real_training_run_clears_the_accuracy_bar():
-    """One epoch on 20,000 real images must reach 96 % validation accuracy (a good one reaches 98)."""
+    """One epoch on 20,000 real images must reach 96 % validation accuracy (a good run: 98)."""
     from mnist_helpers.device import set_seed
     from mnist_helpers.loaders import make_train_val_loaders
     from mnist_helpers.recipes import build_training, get_recipe
@@ -68,8 +75,19 @@ def test_short_real_training_run_clears_the_accuracy_bar():
     data = make_train_val_loaders(batch_size=64, val_fraction=0.15, seed=1, device=device)
     data.train_loader.images = data.train_loader.images[:20_000]
     data.train_loader.labels = data.train_loader.labels[:20_000]
-    setup = build_training(get_recipe("baseline"), lr=1e-3, epochs=1,
-                           steps_per_epoch=len(data.train_loader), device=device)
-    history = fit(setup.model, setup.optimizer, data.train_loader, data.val_loader, epochs=1,
-                  show_progress=False)
+    setup = build_training(
+        get_recipe("baseline"),
+        lr=1e-3,
+        epochs=1,
+        steps_per_epoch=len(data.train_loader),
+        device=device,
+    )
+    history = fit(
+        setup.model,
+        setup.optimizer,
+        data.train_loader,
+        data.val_loader,
+        epochs=1,
+        show_progress=False,
+    )
     assert history[0]["val_acc"] >= 0.96, history

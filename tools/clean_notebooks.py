@@ -29,7 +29,9 @@ def clean(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for key in ("papermill", "widgets", "execution"):
         notebook.metadata.pop(key, None)
     notebook.cells = [
-        cell for cell in notebook.cells if "injected-parameters" not in cell.metadata.get("tags", [])
+        cell
+        for cell in notebook.cells
+        if "injected-parameters" not in cell.metadata.get("tags", [])
     ]
     for cell in notebook.cells:
         for key in ("papermill", "execution", "collapsed", "scrolled"):
@@ -42,8 +44,10 @@ def clean(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 output["text"] = _final_line_state(output["text"])
                 if not output["text"].strip():
                     continue
-                if outputs and outputs[-1].get("output_type") == "stream" and (
-                    outputs[-1]["name"] == output["name"]
+                if (
+                    outputs
+                    and outputs[-1].get("output_type") == "stream"
+                    and (outputs[-1]["name"] == output["name"])
                 ):
                     outputs[-1]["text"] += output["text"]
                     continue
