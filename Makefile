@@ -41,10 +41,10 @@ notebooks: run
 
 lint: setup
 	$(BIN)/ruff check mnist_helpers tests tools notebooks benchmarks
-	$(BIN)/ruff format --check mnist_helpers tests tools benchmarks
+	$(BIN)/ruff format --check mnist_helpers tests tools notebooks benchmarks
 
 format: setup
-	$(BIN)/ruff format mnist_helpers tests tools benchmarks
+	$(BIN)/ruff format mnist_helpers tests tools notebooks benchmarks
 	$(BIN)/ruff check --fix mnist_helpers tests tools notebooks benchmarks
 
 benchmark: setup

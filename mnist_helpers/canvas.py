@@ -84,41 +84,63 @@ class DigitCanvas(anywidget.AnyWidget):
         self._predictor = copy.copy(predictor)
         self._predictor.unsure_below = unsure_below
         self._last_image: ImageInput | None = None
+        self._answers = 0
         super().__init__(unsure_below=unsure_below)
+        self.on_msg(self._on_message)
 
     @classmethod
     def from_checkpoint(
         cls, path: str | os.PathLike[str], *, unsure_below: float = DEFAULT_UNSURE_BELOW, **kw: Any
     ) -> DigitCanvas:
-        """Load a checkpoint on the CPU (``kw`` goes to ``Predictor.from_checkpoint``)."""
+        """A canvas for a checkpoint file (``kw``, e.g. ``device``, goes to the Predictor)."""
         return cls(Predictor.from_checkpoint(path, **kw), unsure_below=unsure_below)
 
     def predict_image(self, image: ImageInput) -> Prediction:
-        """Predict ``image`` (RGBA array, path, PIL, ...) exactly as a drawing, and show the answer."""
+        """Predict ``image`` (RGBA array, path, PIL) exactly like a drawing, and show the answer."""
         return self._predict_and_show(image)
+
+    def clear(self) -> None:
+        """Wipe the drawing in every view of this canvas and show the blank state."""
+        self.send({"type": "clear"})
+        self._last_image = None
+        # Forget the last drawing, so drawing the very same image again still reaches Python.
+        self.drawing_png = ""
+        self._show(BLANK_RESULT)
+
+    def _show(self, result: dict[str, Any]) -> None:
+        """Publish ``result`` to the page, numbered so that even an identical answer is sent."""
+        self._answers += 1
+        self.result = {**result, "answer": self._answers}
+
+    def _show_error(self, error: Exception) -> None:
+        self._show({**BLANK_RESULT, "status": "error", "message": f"error: {error}"})
 
     def _predict_and_show(self, image: ImageInput) -> Prediction:
         """The one path for drawings and Python callers: predict, then publish to the page."""
         try:
             prediction = self._predictor.predict(image)
         except Exception as error:
-            self.result = {**BLANK_RESULT, "status": "error", "message": f"error: {error}"}
+            self._show_error(error)
             raise
         self._last_image = image
-        self.result = prediction_to_result(prediction)
+        self._show(prediction_to_result(prediction))
         return prediction
 
     @traitlets.observe("drawing_png")
     def _on_drawing(self, change: dict[str, Any]) -> None:
         if not change["new"]:
-            self._last_image = None
-            self.result = dict(BLANK_RESULT)
-            return
+            return  # set by clear(), which shows the blank state itself
         try:
             self._predict_and_show(decode_png_data_url(change["new"]))
         except Exception as error:
             # An exception here would only reach the kernel log; the page must say what went wrong.
-            self.result = {**BLANK_RESULT, "status": "error", "message": f"error: {error}"}
+            self._show_error(error)
+
+    def _on_message(self, _: DigitCanvas, content: dict[str, Any], buffers: list[bytes]) -> None:
+        # The page's Clear button arrives as a message: the trait may already be "" after
+        # predict_image, and setting a trait to its current value would never reach Python.
+        if content.get("type") == "clear":
+            self.clear()
 
     @traitlets.observe("unsure_below")
     def _on_threshold(self, change: dict[str, Any]) -> None:

@@ -1,0 +1,257 @@
+"""Draw digits with a real mouse on DigitCanvas in JupyterLab (headless Chromium), read answers."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SERVER_START_S = 60
+KERNEL_READY_MS = 90_000  # kernel start, torch import and checkpoint load, on a busy CI machine
+ANSWER_MS = 15_000  # from the end of a stroke to the prediction on the page
+
+ROOT = '[data-testid="digit-canvas"]'
+Point = tuple[float, float]  # (x, y) as fractions of the canvas side
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_settings(settings_dir: Path) -> None:
+    """JupyterLab settings that keep the test deterministic and offline."""
+    settings = {
+        # JupyterLab 4's windowing detaches outputs scrolled off screen; render everything.
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+        # No news or update checks (no network here) and no toast over the page.
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+            "fetchNews": "false",
+            "checkForUpdates": False,
+        },
+    }
+    for name, values in settings.items():
+        path = settings_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+
+
+def write_notebook(path: Path, checkpoint: Path) -> None:
+    cell = f"""
+from mnist_helpers.canvas import DigitCanvas
+
+canvas = DigitCanvas.from_checkpoint({str(checkpoint)!r})
+canvas
+"""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell.strip())])
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
+    nbformat.write(notebook, path)
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    if not Path(CHROMIUM).exists():
+        reason = f"{CHROMIUM} is missing (install Debian's chromium, see tools/ensure_chromium.py)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+@pytest.fixture
+def lab_url(tmp_path: Path, trained_checkpoint: Path) -> Iterator[str]:
+    """A JupyterLab server on a free port, rooted in a temporary folder holding canvas.ipynb."""
+    root = tmp_path / "root"
+    root.mkdir()
+    write_notebook(root / "canvas.ipynb", trained_checkpoint)
+    write_settings(tmp_path / "settings")
+    port = free_port()
+    env = dict(
+        os.environ,
+        JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"),
+        JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+    )
+    env.setdefault("OMP_NUM_THREADS", "1")  # one digit at a time needs no thread pool
+    log_path = tmp_path / "jupyter.log"
+    command = [
+        sys.executable, "-m", "jupyterlab", "--no-browser",
+        "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}",
+    ]  # fmt: skip
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # containers and CI runners often run as root
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_S
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status", timeout=2):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"JupyterLab did not start:\n{log_path.read_text()[-3000:]}")
+                time.sleep(0.3)
+        yield url
+    finally:
+        server.terminate()  # the server shuts its kernels down on SIGTERM
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+
+
+def wait_for_kernel(url: str, timeout_s: float) -> None:
+    """Wait until the page's kernel is idle and connected: Run All before that asks for a kernel."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{url}/api/kernels", timeout=5) as response:
+            kernels = json.load(response)
+        if any(k["execution_state"] == "idle" and k["connections"] > 0 for k in kernels):
+            return
+        time.sleep(0.3)
+    pytest.fail(f"no kernel connected and idle within {timeout_s:.0f} s")
+
+
+def open_canvas(page, url: str) -> dict[str, float]:
+    """Open canvas.ipynb, run all cells from the menu, and return the canvas's bounding box."""
+    page.goto(f"{url}/lab/tree/canvas.ipynb", timeout=60_000)
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+    wait_for_kernel(url, KERNEL_READY_MS / 1000)
+    # Run > Run All Cells, as a person would.
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    canvas = page.locator('[data-testid="canvas"]')
+    canvas.wait_for(state="visible", timeout=KERNEL_READY_MS)
+    canvas.scroll_into_view_if_needed()
+    return canvas.bounding_box()
+
+
+def updates(page) -> int:
+    """How many answers the widget has rendered so far."""
+    return int(page.get_attribute(ROOT, "data-updates"))
+
+
+def stroke(page, box: dict[str, float], points: list[Point]) -> float:
+    """Drag the mouse through ``points`` in small steps; return seconds from mouse-up to answer."""
+    side = box["width"]
+
+    def at(point: Point) -> tuple[float, float]:
+        return box["x"] + point[0] * side, box["y"] + point[1] * side
+
+    page.mouse.move(*at(points[0]))
+    page.mouse.down()
+    for previous, point in itertools.pairwise(points):
+        distance = math.dist(previous, point) * side
+        page.mouse.move(*at(point), steps=max(1, round(distance / 4)))  # one move per ~4 px
+    before = updates(page)
+    start = time.perf_counter()
+    page.mouse.up()
+    page.wait_for_function(
+        f"document.querySelector('{ROOT}').dataset.updates > {before}",
+        polling="raf",
+        timeout=ANSWER_MS,
+    )
+    return time.perf_counter() - start
+
+
+def ellipse(center: Point, radii: Point, count: int = 40) -> list[Point]:
+    """``count`` points round an ellipse, starting at the top and closing the loop."""
+    angles = [2 * math.pi * i / count for i in range(count + 1)]
+    return [
+        (center[0] + radii[0] * math.sin(a), center[1] - radii[1] * math.cos(a)) for a in angles
+    ]
+
+
+DIGITS: dict[int, list[list[Point]]] = {
+    1: [[(0.52, 0.15), (0.48, 0.85)]],
+    7: [[(0.25, 0.18), (0.75, 0.18)], [(0.75, 0.18), (0.45, 0.85)]],
+    0: [ellipse((0.5, 0.5), (0.22, 0.34))],
+}
+
+
+def draw_and_read(page, box: dict[str, float], digit: int, screenshot: Path) -> float:
+    """Draw ``digit``, check the page reads it, screenshot the widget, clear; return the latency."""
+    latencies = [stroke(page, box, points) for points in DIGITS[digit]]
+    shown = page.text_content('[data-testid="digit"]')
+    status = page.text_content('[data-testid="status"]')
+    page.locator(ROOT).screenshot(path=str(screenshot))
+    print(f"drew {digit}: page shows {shown!r} ({status}); answer {latencies[-1] * 1000:.0f} ms")
+    assert shown == str(digit), f"drew {digit}, the page says {shown!r} ({status})"
+    assert page.locator('[data-testid="bar"]').count() == 3
+    src = page.get_attribute('[data-testid="model-input"]', "src")
+    assert src.startswith("data:image/png;base64,")
+    page.click('[data-testid="clear"]')
+    page.wait_for_selector(f'{ROOT}[data-status="blank"]', timeout=ANSWER_MS)
+    assert page.text_content('[data-testid="digit"]') == "–"
+    return latencies[-1]
+
+
+@pytest.mark.timeout(180)
+def test_drawn_digits_are_read_in_jupyterlab(
+    chromium_path: str, lab_url: str, test_output_dir: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(30_000)
+        try:
+            box = open_canvas(page, lab_url)
+            assert page.text_content('[data-testid="status"]') == "draw a digit first"
+            latencies = {
+                digit: draw_and_read(page, box, digit, test_output_dir / f"canvas_{digit}.png")
+                for digit in DIGITS
+            }
+            # The threshold control relabels the answer. A dash is no digit, so the model is not
+            # 100% sure of it (a clear digit can reach exactly 1.0 in float32).
+            stroke(page, box, [(0.3, 0.5), (0.7, 0.5)])
+            page.locator('[data-testid="unsure-below"]').evaluate(
+                "input => { input.value = '1'; input.dispatchEvent(new Event('change')); }"
+            )
+            page.wait_for_selector(f'{ROOT}[data-status="unsure"]', timeout=ANSWER_MS)
+            assert page.text_content('[data-testid="badge"]') == "unsure"
+            page.locator(ROOT).screenshot(path=str(test_output_dir / "canvas_unsure.png"))
+        except Exception:
+            page.screenshot(path=str(test_output_dir / "canvas_failure.png"))
+            raise
+        finally:
+            browser.close()
+    shown = ", ".join(f"{digit}: {seconds * 1000:.0f} ms" for digit, seconds in latencies.items())
+    print(f"stroke end to prediction shown: {shown}")
