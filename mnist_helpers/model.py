@@ -99,6 +99,8 @@ def multiply_adds_per_image(model: MnistCNN) -> int:
     """Multiply-adds of one forward pass (convolutions and linear layers), for FLOP estimates."""
     total = 0
     x = torch.zeros(1, 1, IMAGE_SIDE, IMAGE_SIDE, device=next(model.parameters()).device)
+    was_training = model.training
+    model.eval()  # a training-mode pass would update batch-norm statistics
     with torch.no_grad():
         for part in (model.features, model.classifier):
             for layer in part:
@@ -109,6 +111,7 @@ def multiply_adds_per_image(model: MnistCNN) -> int:
                 elif isinstance(layer, nn.Linear):
                     total += layer.in_features * layer.out_features
                 x = y
+    model.train(was_training)
     return total
 
 
