@@ -55,3 +55,17 @@ def digit_to_drawing(
         rgba[..., 3] = pixels  # black strokes whose opacity is the ink
         return rgba
     raise ValueError(f"style must be dark_on_light, light_on_dark or transparent; got {style!r}")
+
+
+def random_drawing(digit: torch.Tensor | np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One drawing-like version of an MNIST digit: enlarged 5-10 times, moved off centre, strokes
+    thinner or thicker, as ink on paper, light on dark, or strokes on a transparent canvas."""
+    scale = rng.uniform(5, 10)
+    return digit_to_drawing(
+        digit,
+        scale=scale,
+        canvas_side=int(28 * scale) + 120,
+        offset=(int(rng.integers(-50, 51)), int(rng.integers(-50, 51))),
+        thickness=int(rng.choice([-2, 0, 0, 2, 4])),
+        style=("dark_on_light", "light_on_dark", "transparent")[int(rng.integers(3))],
+    )

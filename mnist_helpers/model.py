@@ -19,6 +19,7 @@ class MnistCNN(nn.Module):
         hidden_units: width of the fully connected hidden layer.
         dropout: dropout probability before each fully connected layer (0 disables it).
         batch_norm: add BatchNorm after each convolution (the strong recipe).
+        convs_per_block: convolutions (each followed by ReLU) before each pool.
     """
 
     def __init__(
@@ -27,27 +28,35 @@ class MnistCNN(nn.Module):
         hidden_units: int = 128,
         dropout: float = 0.0,
         batch_norm: bool = False,
+        convs_per_block: int = 1,
     ) -> None:
         super().__init__()
         conv_channels = tuple(int(c) for c in conv_channels)
         if not conv_channels or any(c < 1 for c in conv_channels) or len(conv_channels) > 4:
             raise ValueError(f"conv_channels must hold 1 to 4 positive widths; got {conv_channels}")
+        if not 1 <= int(convs_per_block) <= 3:
+            raise ValueError(f"convs_per_block must be 1, 2 or 3; got {convs_per_block}")
         # Recorded so that a checkpoint can rebuild exactly this model.
         self.config: dict[str, Any] = {
             "conv_channels": list(conv_channels),
             "hidden_units": int(hidden_units),
             "dropout": float(dropout),
             "batch_norm": bool(batch_norm),
+            "convs_per_block": int(convs_per_block),
         }
         layers: list[nn.Module] = []
         in_channels = 1
         for out_channels in conv_channels:
-            # padding=1 keeps the side; the pool halves it: 28 -> 14 -> 7 (-> 3 -> 1).
-            layers.append(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=not batch_norm))
-            if batch_norm:
-                layers.append(nn.BatchNorm2d(out_channels))
-            layers += [nn.ReLU(inplace=True), nn.MaxPool2d(2)]
-            in_channels = out_channels
+            for _ in range(int(convs_per_block)):
+                # padding=1 keeps the side; the pool below halves it: 28 -> 14 -> 7 -> 3 -> 1.
+                layers.append(
+                    nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=not batch_norm)
+                )
+                if batch_norm:
+                    layers.append(nn.BatchNorm2d(out_channels))
+                layers.append(nn.ReLU(inplace=True))
+                in_channels = out_channels
+            layers.append(nn.MaxPool2d(2))
         self.features = nn.Sequential(*layers)
         side = IMAGE_SIDE // 2 ** len(conv_channels)
         self.classifier = nn.Sequential(

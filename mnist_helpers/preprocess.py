@@ -21,6 +21,8 @@ BOX_SIDE = 20
 FRAME_SIDE = 28
 # Ink weaker than this (after contrast stretching) counts as background noise.
 INK_THRESHOLD = 0.2
+# MNIST strokes are about 2 to 3 pixels wide in the 20-pixel box; thinner ones are thickened.
+MIN_STROKE_IN_BOX = 2.0
 # A drawing whose ink covers less than this share of the image, or is this faint, is blank.
 MIN_INK_FRACTION = 0.0005
 MIN_CONTRAST = 0.08
@@ -83,6 +85,29 @@ def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return resized[0, 0].clamp(0, 1).numpy()
 
 
+def stroke_width(ink: np.ndarray) -> float:
+    """Typical stroke width in pixels: twice the inked area over the count of edge pixels
+    (a stroke of width w and length L has area w * L and about 2 * L edge pixels)."""
+    mask = torch.from_numpy(ink > 0.5)[None, None].float()
+    if mask.sum() == 0:
+        return 0.0
+    interior = -F.max_pool2d(-mask, 3, stride=1, padding=1)  # erosion by one pixel
+    edge = (mask - interior).sum().item()
+    return 2.0 * mask.sum().item() / max(edge, 1.0)
+
+
+def _thicken_thin_strokes(crop: np.ndarray) -> np.ndarray:
+    """Dilate strokes that would be thinner than MNIST's once the crop is scaled to 20 pixels."""
+    pixels_per_box_pixel = max(crop.shape) / BOX_SIDE
+    missing = MIN_STROKE_IN_BOX * pixels_per_box_pixel - stroke_width(crop)
+    radius = int(np.ceil(missing / 2))
+    if radius < 1:
+        return crop
+    padded = torch.from_numpy(np.pad(crop, radius))[None, None]
+    thick = F.max_pool2d(padded, 2 * radius + 1, stride=1, padding=radius)[0, 0].numpy()
+    return thick
+
+
 def _center_by_mass(patch: np.ndarray) -> np.ndarray:
     frame = np.zeros((FRAME_SIDE, FRAME_SIDE), dtype=np.float32)
     rows, columns = np.indices(patch.shape)
@@ -112,14 +137,16 @@ def preprocess_steps(
         raise BlankImageError("the image is blank: draw a digit first")
     rows = np.flatnonzero(inked.any(axis=1))
     columns = np.flatnonzero(inked.any(axis=0))
-    crop = ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    crop = _thicken_thin_strokes(ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1])
     height, width = crop.shape
     scale = BOX_SIDE / max(height, width)
     new_height = max(1, min(BOX_SIDE, round(height * scale)))
     new_width = max(1, min(BOX_SIDE, round(width * scale)))
     resized = _resize(crop, new_height, new_width)
-    if resized.sum() <= 0:
+    if resized.max() <= 0:
         raise BlankImageError("the image is blank: draw a digit first")
+    # Strong ink, as in MNIST, even when downscaling spread thin strokes into grey.
+    resized = resized / resized.max()
     centered = _center_by_mass(resized)
     tensor = ((torch.from_numpy(centered) - mean) / std)[None, None]  # (1, 1, 28, 28)
     return PreprocessSteps(ink, crop, resized, centered, tensor.float())

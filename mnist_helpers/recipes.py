@@ -28,10 +28,16 @@ class Recipe:
 RECIPES = {
     # The seed recipe: Adam at a constant lr, no augmentation, no batch norm.
     "baseline": Recipe("baseline", {"conv_channels": (16, 32, 64), "hidden_units": 128}),
-    # Batch norm, dropout, light augmentation and a one-cycle schedule.
+    # Two convolutions per block, batch norm, dropout, light augmentation, a one-cycle schedule.
     "strong": Recipe(
         "strong",
-        {"conv_channels": (32, 64), "hidden_units": 128, "dropout": 0.2, "batch_norm": True},
+        {
+            "conv_channels": (16, 32, 64),
+            "hidden_units": 128,
+            "dropout": 0.2,
+            "batch_norm": True,
+            "convs_per_block": 2,
+        },
         onecycle_max_lr=5e-3,
         augment=True,
     ),

@@ -32,13 +32,15 @@ args = checkpoint["model_args"]
 
 # Rebuild the network from its recorded arguments. Layer positions give the weight names
 # (features.0.weight, classifier.2.bias, ...), so the order below must stay as it is.
-features, in_channels = [], 1
+features, in_channels, bias = [], 1, not args["batch_norm"]
 for out_channels in args["conv_channels"]:
-    features.append(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=not args["batch_norm"]))
-    if args["batch_norm"]:
-        features.append(nn.BatchNorm2d(out_channels))
-    features += [nn.ReLU(), nn.MaxPool2d(2)]  # each block halves the side: 28 -> 14 -> 7 -> 3
-    in_channels = out_channels
+    for _ in range(args.get("convs_per_block", 1)):
+        features.append(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=bias))
+        if args["batch_norm"]:
+            features.append(nn.BatchNorm2d(out_channels))
+        features.append(nn.ReLU())
+        in_channels = out_channels
+    features.append(nn.MaxPool2d(2))  # each block halves the side: 28 -> 14 -> 7 -> 3
 side = 28 // 2 ** len(args["conv_channels"])
 classifier = [
     nn.Flatten(),
@@ -117,7 +119,13 @@ def test_plain_torch_rebuilds_batch_norm_models(tmp_path: Path) -> None:
     # The strong recipe's options (batch norm, dropout) and another depth, with non-trivial
     # running statistics so that a BatchNorm misplaced by the snippet would change the logits.
     torch.manual_seed(0)
-    model = MnistCNN(conv_channels=(8, 16, 16, 8), hidden_units=24, dropout=0.2, batch_norm=True)
+    model = MnistCNN(
+        conv_channels=(8, 16, 16, 8),
+        hidden_units=24,
+        dropout=0.2,
+        batch_norm=True,
+        convs_per_block=2,
+    )
     for layer in model.features:
         if isinstance(layer, torch.nn.BatchNorm2d):
             layer.running_mean.uniform_(-0.5, 0.5)

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from mnist_helpers.data import MNIST_MEAN, MNIST_STD
-from mnist_helpers.drawing_like import digit_to_drawing
+from mnist_helpers.drawing_like import digit_to_drawing, random_drawing
 from mnist_helpers.errors import BlankImageError, ImageInputError
 from mnist_helpers.predict import Predictor
 from mnist_helpers.preprocess import ink_map, preprocess_image, preprocess_steps
@@ -135,18 +135,6 @@ def test_pil_modes_and_files(tmp_path, mnist_test_split):
     assert np.abs(preprocess_steps(path).centered - reference).max() < 0.1
 
 
-def _canvas_like_variants(digit, rng):
-    """Drawing-like versions of one MNIST digit: scale 5-10, off centre, stroke width, colours."""
-    scale = rng.uniform(5, 10)
-    canvas_side = int(28 * scale) + 120
-    offset = (int(rng.integers(-50, 51)), int(rng.integers(-50, 51)))
-    thickness = int(rng.choice([-2, 0, 0, 2, 4]))
-    style = ["dark_on_light", "light_on_dark", "transparent"][int(rng.integers(3))]
-    return digit_to_drawing(
-        digit, scale=scale, canvas_side=canvas_side, offset=offset, thickness=thickness, style=style
-    )
-
-
 @pytest.mark.slow
 def test_canvas_like_test_digits_keep_97_percent_accuracy(trained_checkpoint, mnist_test_split):
     """MNIST test digits, scaled up 5-10 times, moved, thickened or thinned, inverted, on a
@@ -156,7 +144,7 @@ def test_canvas_like_test_digits_keep_97_percent_accuracy(trained_checkpoint, mn
     indices = rng.choice(len(mnist_test_split), size=1000, replace=False)
     correct = 0
     for index in indices:
-        drawing = _canvas_like_variants(mnist_test_split.images[index], rng)
+        drawing = random_drawing(mnist_test_split.images[index], rng)
         prediction = predictor.predict(drawing)
         correct += prediction.digit == mnist_test_split.labels[index].item()
     assert correct / len(indices) >= 0.97, f"{correct} / {len(indices)}"
