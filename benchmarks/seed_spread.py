@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def run_seed(seed: int, extra: list[str]) -> dict[str, float]:
     """Run 02 and 03 for one seed; return its metrics."""
     artifacts = ROOT / "artifacts" / "seeds" / str(seed)
+    artifacts.mkdir(parents=True, exist_ok=True)  # papermill does not create the output folder
     started = time.perf_counter()
     for name in ("02_train", "03_evaluate"):
         subprocess.run(

@@ -95,7 +95,7 @@ class TrainParams(CommonParams):
     batch_size: int = 64
     val_fraction: float = 0.15
     recipe: str = "baseline"
-    augment: bool = False
+    augment: bool = True
     resume: str = ""
     deterministic: bool = False
 
