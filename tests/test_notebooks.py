@@ -40,6 +40,7 @@ def _papermill(notebook: str, output: Path, *params: str, cwd: Path = REPO_ROOT)
 def small_pipeline(tmp_path_factory) -> Path:
     """All four notebooks in order, small run, into a temporary artifacts folder."""
     artifacts = tmp_path_factory.mktemp("pipeline") / "artifacts"
+    (artifacts / "notebooks").mkdir(parents=True)  # papermill does not create the output folder
     for name in NOTEBOOKS:
         result = _papermill(
             name,
