@@ -31,8 +31,10 @@ def test_output_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A checkpoint from a short real training run (2 epochs, all 51,000 training images)."""
+    """A checkpoint from a short real training run: the default recipe and augmentation, 2 epochs
+    on all 51,000 training images."""
     from mnist_helpers.checkpoint import CheckpointKeeper
+    from mnist_helpers.config import TrainParams
     from mnist_helpers.device import set_seed
     from mnist_helpers.loaders import make_train_val_loaders
     from mnist_helpers.recipes import build_training, get_recipe
@@ -48,6 +50,7 @@ def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
         epochs=2,
         steps_per_epoch=len(data.train_loader),
         device=device,
+        augment=TrainParams().augment,
     )
     keeper = CheckpointKeeper(folder, setup.model, setup.optimizer, seed=0)
     fit(
