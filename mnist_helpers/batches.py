@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
+
+# Augmentation runs on this many images at a time: large enough to keep per-call overhead small.
+AUGMENT_CHUNK = 8192
 
 
 class TensorBatches:
@@ -22,6 +25,7 @@ class TensorBatches:
         *,
         shuffle: bool = False,
         seed: int = 0,
+        augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
         if len(images) != len(labels):
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
@@ -32,6 +36,9 @@ class TensorBatches:
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed
+        # Applied to the whole set at the start of each epoch (not per batch): one call per chunk
+        # instead of one per step costs far less, and every epoch still sees new random copies.
+        self.augment = augment
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -43,17 +50,20 @@ class TensorBatches:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         num = len(self.labels)
+        images = self.images
+        if self.augment is not None:
+            images = torch.cat([self.augment(chunk) for chunk in images.split(AUGMENT_CHUNK)])
         if self.shuffle:
             # The permutation is drawn on the CPU so every device gets the same order.
             generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
             order = torch.randperm(num, generator=generator).to(self.images.device)
             for start in range(0, num, self.batch_size):
                 index = order[start : start + self.batch_size]
-                yield self.images[index], self.labels[index]
+                yield images[index], self.labels[index]
         else:
             for start in range(0, num, self.batch_size):
                 yield (
-                    self.images[start : start + self.batch_size],
+                    images[start : start + self.batch_size],
                     self.labels[start : start + self.batch_size],
                 )
 

@@ -59,7 +59,7 @@ class TrainingSetup:
     model: MnistCNN
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler | None
-    augment: Callable[[torch.Tensor], torch.Tensor] | None
+    augment: Callable[[torch.Tensor], torch.Tensor] | None  # for TensorBatches.augment
 
 
 def build_training(

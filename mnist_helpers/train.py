@@ -26,7 +26,6 @@ def train_one_epoch(
     optimizer: torch.optim.Optimizer,
     *,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-    augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
     description: str = "train",
     show_progress: bool = True,
 ) -> dict[str, float]:
@@ -37,7 +36,6 @@ def train_one_epoch(
     correct = torch.zeros((), dtype=torch.long, device=loss_sum.device)
     seen = 0
     for images, labels in progress_bar(train_loader, description, enabled=show_progress):
-        images = images if augment is None else augment(images)
         logits = model(_channels_last(images))  # (N, 10)
         loss = F.cross_entropy(logits, labels)
         optimizer.zero_grad(set_to_none=True)
@@ -85,7 +83,6 @@ def fit(
     epochs: int,
     start_epoch: int = 1,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-    augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
     on_epoch_end: EpochCallback | None = None,
     show_progress: bool = True,
 ) -> list[dict[str, Any]]:
@@ -105,7 +102,6 @@ def fit(
             train_loader,
             optimizer,
             scheduler=scheduler,
-            augment=augment,
             description=f"epoch {epoch}/{epochs}",
             show_progress=show_progress,
         )

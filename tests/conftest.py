@@ -52,6 +52,7 @@ def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
         device=device,
         augment=TrainParams().augment,
     )
+    data.train_loader.augment = setup.augment
     keeper = CheckpointKeeper(folder, setup.model, setup.optimizer, seed=0)
     fit(
         setup.model,
@@ -59,7 +60,6 @@ def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
         data.train_loader,
         data.val_loader,
         epochs=2,
-        augment=setup.augment,
         on_epoch_end=keeper,
         show_progress=False,
     )

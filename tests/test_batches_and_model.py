@@ -85,3 +85,18 @@ def test_multiply_adds_of_the_seed_style_model():
 def test_bad_widths_are_refused():
     with pytest.raises(ValueError, match="conv_channels"):
         MnistCNN(conv_channels=())
+
+
+def test_augmentation_is_applied_to_every_image_once_per_epoch():
+    calls = []
+
+    def add_one(images):
+        calls.append(len(images))
+        return images + 1
+
+    images = torch.zeros(10, 1, 2, 2)
+    loader = TensorBatches(images, torch.arange(10), 4, shuffle=True, augment=add_one)
+    batches = list(loader)
+    assert sum(calls) == 10  # whole set, once, before batching
+    assert all(torch.equal(batch, torch.ones_like(batch)) for batch, _ in batches)
+    assert torch.equal(loader.images, images)  # the stored images stay untouched
