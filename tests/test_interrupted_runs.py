@@ -15,29 +15,15 @@ import torch
 
 from mnist_helpers.checkpoint import load_checkpoint
 from tests.conftest import REPO_ROOT
-from tests.test_notebooks import PAPERMILL, _env
+from tests.test_notebooks import PAPERMILL, _env, _papermill
 
 
 def _train(tmp_path, name, *params):
     artifacts = tmp_path / name
-    result = subprocess.run(
-        [
-            *PAPERMILL,
-            str(REPO_ROOT / "notebooks" / "02_train.ipynb"),
-            str(tmp_path / f"{name}.ipynb"),
-            "-p",
-            "small_run",
-            "True",
-            "-p",
-            "artifacts_dir",
-            str(artifacts),
-            *params,
-        ],
-        cwd=REPO_ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
+    result = _papermill(
+        "02_train",
+        tmp_path / f"{name}.ipynb",
+        *("-p", "small_run", "True", "-p", "artifacts_dir", str(artifacts), *params),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads((artifacts / "history.json").read_text())
