@@ -40,26 +40,25 @@ def clean(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
             continue
         outputs = []
         for output in cell.outputs:
-            if output.get("output_type") == "stream":
-                output["text"] = _final_line_state(output["text"])
-                if not output["text"].strip():
-                    continue
-                if (
-                    outputs
-                    and outputs[-1].get("output_type") == "stream"
-                    and (outputs[-1]["name"] == output["name"])
-                ):
-                    outputs[-1]["text"] += output["text"]
-                    continue
             data = output.get("data", {})
-            data.pop(WIDGET_MIME, None)
-            if output.get("output_type") in ("display_data", "execute_result") and not data:
-                continue
+            if WIDGET_MIME in data:
+                continue  # a live widget: its text form is only an object repr
             output.get("metadata", {}).pop("papermill", None)
+            previous = outputs[-1] if outputs else None
+            if (
+                output.get("output_type") == "stream"
+                and previous is not None
+                and previous.get("output_type") == "stream"
+                and previous["name"] == output["name"]
+            ):
+                previous["text"] += output["text"]  # progress updates arrive as many outputs
+                continue
             outputs.append(output)
         for output in outputs:
             if output.get("output_type") == "stream":
-                output["text"] = re.sub(r"\n{2,}", "\n", output["text"]).lstrip("\n")
+                text = _final_line_state(output["text"])
+                output["text"] = re.sub(r"\n{2,}", "\n", text).lstrip("\n")
+        outputs = [o for o in outputs if o.get("output_type") != "stream" or o["text"].strip()]
         cell.outputs = outputs
     return notebook
 
