@@ -29,30 +29,39 @@ def test_output_dir() -> Path:
     return path
 
 
+def baseline_on_mnist(*, seed: int, epochs: int, augment: bool, train_limit: int | None = None):
+    """The baseline recipe, seeded, with loaders over the real MNIST files on the CPU."""
+    from mnist_helpers.device import set_seed
+    from mnist_helpers.loaders import make_train_val_loaders
+    from mnist_helpers.recipes import build_training, get_recipe
+
+    set_seed(seed)
+    device = torch.device("cpu")
+    data = make_train_val_loaders(batch_size=64, val_fraction=0.15, seed=seed, device=device)
+    loader = data.train_loader
+    loader.images, loader.labels = loader.images[:train_limit], loader.labels[:train_limit]
+    setup = build_training(
+        get_recipe("baseline"),
+        lr=1e-3,
+        epochs=epochs,
+        steps_per_epoch=len(loader),
+        device=device,
+        augment=augment,
+    )
+    loader.augment = setup.augment
+    return setup, data
+
+
 @pytest.fixture(scope="session")
 def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A checkpoint from a short real training run: the default recipe and augmentation, 2 epochs
     on all 51,000 training images."""
     from mnist_helpers.checkpoint import CheckpointKeeper
     from mnist_helpers.config import TrainParams
-    from mnist_helpers.device import set_seed
-    from mnist_helpers.loaders import make_train_val_loaders
-    from mnist_helpers.recipes import build_training, get_recipe
     from mnist_helpers.train import fit
 
+    setup, data = baseline_on_mnist(seed=0, epochs=2, augment=TrainParams().augment)
     folder = tmp_path_factory.mktemp("trained") / "checkpoints"
-    set_seed(0)
-    device = torch.device("cpu")
-    data = make_train_val_loaders(batch_size=64, val_fraction=0.15, seed=0, device=device)
-    setup = build_training(
-        get_recipe("baseline"),
-        lr=1e-3,
-        epochs=2,
-        steps_per_epoch=len(data.train_loader),
-        device=device,
-        augment=TrainParams().augment,
-    )
-    data.train_loader.augment = setup.augment
     keeper = CheckpointKeeper(folder, setup.model, setup.optimizer, seed=0)
     fit(
         setup.model,

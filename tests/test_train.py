@@ -66,22 +66,9 @@ def test_evaluate_matches_a_hand_computation():
 @pytest.mark.slow
 def test_short_real_training_run_clears_the_accuracy_bar():
     """One epoch on 20,000 real images must reach 96 % validation accuracy (a good run: 98)."""
-    from mnist_helpers.device import set_seed
-    from mnist_helpers.loaders import make_train_val_loaders
-    from mnist_helpers.recipes import build_training, get_recipe
+    from tests.conftest import baseline_on_mnist
 
-    set_seed(1)
-    device = torch.device("cpu")
-    data = make_train_val_loaders(batch_size=64, val_fraction=0.15, seed=1, device=device)
-    data.train_loader.images = data.train_loader.images[:20_000]
-    data.train_loader.labels = data.train_loader.labels[:20_000]
-    setup = build_training(
-        get_recipe("baseline"),
-        lr=1e-3,
-        epochs=1,
-        steps_per_epoch=len(data.train_loader),
-        device=device,
-    )
+    setup, data = baseline_on_mnist(seed=1, epochs=1, augment=False, train_limit=20_000)
     history = fit(
         setup.model,
         setup.optimizer,
