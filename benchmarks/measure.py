@@ -121,19 +121,9 @@ def matmul_gflops(device: torch.device, side: int, repeats: int) -> list[float]:
     return [flop / timed(partial(torch.mm, a, b, out=out), device) / 1e9 for _ in range(repeats)]
 
 
-def multiply_adds(model: nn.Module) -> int:
-    """multiply_adds_per_image in eval mode, so BatchNorm's statistics ignore the probe image."""
-    was_training = model.training
-    model.eval()
-    try:
-        return multiply_adds_per_image(model)
-    finally:
-        model.train(was_training)
-
-
 def training_gflops(model: nn.Module, train_images: int, seconds_per_epoch: float) -> float:
     """Training GFLOP/s: 2 FLOP per multiply-add, times 3 for forward plus backward."""
-    return multiply_adds(model) * 2 * 3 * train_images / seconds_per_epoch / 1e9
+    return multiply_adds_per_image(model) * 2 * 3 * train_images / seconds_per_epoch / 1e9
 
 
 def prediction_latencies(

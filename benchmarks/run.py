@@ -24,7 +24,7 @@ import torch
 
 from mnist_helpers.data import load_mnist
 from mnist_helpers.device import get_device
-from mnist_helpers.model import count_parameters
+from mnist_helpers.model import count_parameters, multiply_adds_per_image
 from mnist_helpers.recipes import RECIPES, Recipe
 
 # As a script, benchmarks/ is already on sys.path; `python -m benchmarks.run` needs it added.
@@ -36,7 +36,6 @@ from measure import (
     log,
     machine_info,
     matmul_gflops,
-    multiply_adds,
     pipeline_seconds,
     prediction_latencies,
     time_epochs,
@@ -113,7 +112,7 @@ def run_main_benchmark(
     gflops = matmul_gflops(device, s.matmul_side, s.matmul_repeats)
     throughput = {
         c.name: {
-            "multiply_adds": multiply_adds(c.model),
+            "multiply_adds": multiply_adds_per_image(c.model),
             "gflops": training_gflops(c.model, c.train_images, statistics.median(seconds[c.name])),
         }
         for c in timing_candidates
@@ -183,7 +182,7 @@ def run_widths(
                 "conv_channels": conv_channels,
                 "hidden_units": hidden_units,
                 "parameters": count_parameters(candidate.model),
-                "multiply_adds": multiply_adds(candidate.model),
+                "multiply_adds": multiply_adds_per_image(candidate.model),
                 "seconds_per_epoch": statistics.median(run["epoch_seconds"]),
                 **run,
             }

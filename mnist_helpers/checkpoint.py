@@ -16,7 +16,7 @@ import torch
 from mnist_helpers import __version__
 from mnist_helpers.data import CLASS_NAMES, MNIST_MEAN, MNIST_STD
 from mnist_helpers.errors import CheckpointError
-from mnist_helpers.model import MnistCNN
+from mnist_helpers.model import MnistCNN, prepare_for_device
 
 FORMAT_VERSION = 1
 TRAINING_ONLY_KEYS = ("optimizer_state", "scheduler_state", "rng_state", "history")
@@ -171,7 +171,7 @@ def model_from_checkpoint(
             "(a different architecture?): "
             f"{str(error).splitlines()[0]}"
         ) from None
-    return model.to(device=device, memory_format=torch.channels_last).eval()
+    return prepare_for_device(model, torch.device(device)).eval()
 
 
 def inference_checkpoint(checkpoint: Mapping[str, Any]) -> dict[str, Any]:

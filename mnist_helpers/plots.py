@@ -15,8 +15,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-# One consistent look for every figure.
-STYLE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "figure.dpi": 100}
+# One consistent look: the same colours and panel helpers in every figure.
 GREYS = "gray"
 ACCENT = "#1f77b4"
 WARN = "#d62728"
@@ -93,13 +92,6 @@ def plot_pixel_histogram(images: torch.Tensor) -> Figure:
     ax.set_xlabel("pixel value (0 = black, 255 = white)")
     ax.set_ylabel("number of pixels (log)")
     ax.set_title("Pixel values of the training images")
-    return fig
-
-
-def plot_model_input(image: torch.Tensor | np.ndarray, title: str = "model input") -> Figure:
-    """One 28 x 28 image at a readable size."""
-    fig = _figure(2.6, 2.6)
-    _image_panel(fig.add_subplot(), image, title)
     return fig
 
 

@@ -12,7 +12,7 @@ import torch
 from mnist_helpers.augment import random_affine
 from mnist_helpers.data import MNIST_MEAN, MNIST_STD
 from mnist_helpers.errors import ParameterError
-from mnist_helpers.model import MnistCNN
+from mnist_helpers.model import MnistCNN, prepare_for_device
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def build_training(
     augment: bool = False,
 ) -> TrainingSetup:
     """Model on ``device`` (channels_last), Adam, optional one-cycle schedule and augmentation."""
-    model = MnistCNN(**recipe.model_args).to(device=device, memory_format=torch.channels_last)
+    model = prepare_for_device(MnistCNN(**recipe.model_args), device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     scheduler = None
     if recipe.onecycle_max_lr is not None:
