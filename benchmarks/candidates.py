@@ -67,9 +67,18 @@ def project_data(
 
 
 def project_candidate(
-    name: str, recipe: Recipe, data: ProjectData, seed: int, device: torch.device, epochs: int
+    name: str,
+    recipe: Recipe,
+    data: ProjectData,
+    seed: int,
+    device: torch.device,
+    epochs: int,
+    autocast_dtype: torch.dtype | None = None,
 ) -> Candidate:
-    """The project's path: build_training from a recipe, TensorBatches, train_one_epoch."""
+    """The project's path: build_training from a recipe, TensorBatches, train_one_epoch.
+
+    ``autocast_dtype`` (None: float32) is what 02_train's ``precision`` parameter chooses.
+    """
     torch.manual_seed(seed)
     train_loader = TensorBatches(
         data.train_images, data.train_labels, BATCH_SIZE, shuffle=True, seed=seed
@@ -94,9 +103,10 @@ def project_candidate(
             setup.optimizer,
             scheduler=setup.scheduler,
             show_progress=False,
+            autocast_dtype=autocast_dtype,
         )
 
     def test_acc() -> float:
-        return evaluate(setup.model, data.test_loader)["acc"]
+        return evaluate(setup.model, data.test_loader, autocast_dtype=autocast_dtype)["acc"]
 
     return Candidate(name, setup.model, train_loader.num_samples, run_epoch, test_acc)

@@ -14,6 +14,7 @@ from measure import TARGET_ACC, log
 NAMES = {
     "naive": "naive seed-style loop",
     "baseline": "project, baseline recipe",
+    "baseline_bf16": "project, baseline recipe, bf16 autocast",
     "strong": "project, strong recipe",
 }
 

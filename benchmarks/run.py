@@ -86,6 +86,8 @@ def run_main_benchmark(
 ) -> None:
     """Sections 1 to 5."""
     s = settings
+    # bf16 autocast is what precision="bf16" gives; a GPU is where it is expected to pay.
+    with_bf16 = args.bf16 if args.bf16 is not None else device.type == "cuda"
     log("loading data")
     (naive_train, naive_test), naive_setup = timed_result(
         partial(naive_datasets, s.seed, s.train_limit, s.test_limit), device
@@ -96,11 +98,17 @@ def run_main_benchmark(
     setup = {"naive": naive_setup, "project": project_setup}
 
     def candidates(epochs: int) -> list[Candidate]:
-        return [
+        paths = [
             naive_candidate(naive_train, naive_test, s.seed, device),
             project_candidate("baseline", RECIPES["baseline"], data, s.seed, device, epochs),
             project_candidate("strong", RECIPES["strong"], data, s.seed, device, epochs),
         ]
+        if with_bf16:
+            bf16 = project_candidate(
+                "baseline_bf16", RECIPES["baseline"], data, s.seed, device, epochs, torch.bfloat16
+            )
+            paths.insert(2, bf16)
+        return paths
 
     log("1. seconds per epoch")
     # One spare epoch in the strong schedule for the warm-up batches.
@@ -203,6 +211,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny run to check the script")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--skip-pipeline", action="store_true", help="skip section 5")
+    parser.add_argument(
+        "--bf16",
+        action=argparse.BooleanOptionalAction,
+        help="also time the baseline with bf16 autocast (default: on CUDA only)",
+    )
     parser.add_argument("--widths", action="store_true", help="only the model-width table")
     parser.add_argument("--seed", type=int, default=42, help="split, weights and shuffling")
     parser.add_argument("--output-dir", type=Path, default=ROOT / "artifacts")

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any
 
-from mnist_helpers.device import DEVICE_CHOICES, get_device
+from mnist_helpers.device import DEVICE_CHOICES, PRECISION_CHOICES, get_device
 from mnist_helpers.errors import ParameterError
 
 SMALL_RUN_ENV = "MNIST_SMALL_RUN"
@@ -98,6 +98,7 @@ class TrainParams(CommonParams):
     augment: bool = True
     resume: str = ""
     deterministic: bool = False
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -116,6 +117,7 @@ class TrainParams(CommonParams):
         _check_choice("recipe", self.recipe, RECIPES)
         _check_bool("augment", self.augment)
         _check_bool("deterministic", self.deterministic)
+        _check_choice("precision", self.precision, PRECISION_CHOICES)
         if not isinstance(self.resume, str):
             raise ParameterError(f"resume must be '' or a checkpoint path; got {self.resume!r}")
 

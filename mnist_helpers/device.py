@@ -11,6 +11,7 @@ import torch
 from mnist_helpers.errors import ParameterError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
+PRECISION_CHOICES = ("auto", "fp32", "bf16")
 
 
 def _mps_available() -> bool:
@@ -63,3 +64,27 @@ def set_seed(seed: int, *, deterministic: bool = False) -> None:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.backends.cudnn.benchmark = False
         torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The mixed-precision dtype for ``precision`` on ``device``; None means plain float32.
+
+    ``auto`` is float32 on every device. On an H200, bf16 autocast made this small network's
+    epochs slower (launch overhead, not arithmetic, bounds it); on CPUs without native bf16 it is
+    several times slower; only CPUs with bf16 instructions gain (about 1.2x on the 2-core
+    AVX-512 machine in benchmarks/README.md). ``bf16`` opts in where it pays.
+    """
+    if precision not in PRECISION_CHOICES:
+        raise ParameterError(f"precision must be one of {PRECISION_CHOICES}; got {precision!r}")
+    if precision in ("auto", "fp32"):
+        return None
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ParameterError(
+            f"precision='bf16' needs a GPU with bfloat16 support; {device} has none. "
+            "Use precision='fp32'."
+        )
+    if device.type not in ("cpu", "cuda"):
+        raise ParameterError(
+            f"precision='bf16' is offered on CPU and CUDA, not on {device.type}; use 'fp32'."
+        )
+    return torch.bfloat16

@@ -19,7 +19,8 @@ class MnistCNN(nn.Module):
         hidden_units: width of the fully connected hidden layer.
         dropout: dropout probability before each fully connected layer (0 disables it).
         batch_norm: add BatchNorm after each convolution (the strong recipe).
-        convs_per_block: convolutions (each followed by ReLU) before each pool.
+        convs_per_block: convolutions per block, each followed by ReLU; the block's last one is
+            followed by max-pool, then ReLU.
     """
 
     def __init__(
@@ -47,16 +48,20 @@ class MnistCNN(nn.Module):
         layers: list[nn.Module] = []
         in_channels = 1
         for out_channels in conv_channels:
-            for _ in range(int(convs_per_block)):
+            for conv_index in range(int(convs_per_block)):
                 # padding=1 keeps the side; the pool below halves it: 28 -> 14 -> 7 -> 3 -> 1.
                 layers.append(
                     nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=not batch_norm)
                 )
                 if batch_norm:
                     layers.append(nn.BatchNorm2d(out_channels))
+                if conv_index == int(convs_per_block) - 1:
+                    # Pool, then ReLU: the same numbers as ReLU then pool, since ReLU keeps order
+                    # (max(relu(x)) == relu(max(x))), but ReLU and its gradient touch a quarter of
+                    # the values: about 10 % faster training on CPU (benchmarks/step_variants.py).
+                    layers.append(nn.MaxPool2d(2))
                 layers.append(nn.ReLU(inplace=True))
                 in_channels = out_channels
-            layers.append(nn.MaxPool2d(2))
         self.features = nn.Sequential(*layers)
         side = IMAGE_SIDE // 2 ** len(conv_channels)
         self.classifier = nn.Sequential(
@@ -126,14 +131,16 @@ def multiply_adds_per_image(model: MnistCNN) -> int:
 
 @torch.no_grad()
 def feature_maps(model: MnistCNN, image: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
-    """Activations ``(C, H, W)`` of one normalised ``(1, 1, 28, 28)`` image after each pool."""
+    """Activations ``(C, H, W)`` of one normalised ``(1, 1, 28, 28)`` image at each block's end."""
     was_training = model.training
     model.eval()
     maps = []
     x = image.to(next(model.parameters()).device)
-    for index, layer in enumerate(model.features):
+    layers = list(model.features)
+    for index, layer in enumerate(layers):
         x = layer(x)
-        if isinstance(layer, nn.MaxPool2d):
+        # A block ends with the ReLU that follows its pool.
+        if index > 0 and isinstance(layers[index - 1], nn.MaxPool2d):
             maps.append((f"block {len(maps) + 1} (layer {index})", x[0].float().cpu()))
     model.train(was_training)
     return maps

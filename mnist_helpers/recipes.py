@@ -52,6 +52,12 @@ def get_recipe(name: str) -> Recipe:
         raise ParameterError(f"recipe must be one of {tuple(RECIPES)}; got {name!r}") from None
 
 
+def uses_fused_adam(device: torch.device) -> bool:
+    """Whether Adam runs as one fused kernel on ``device``: fewer launches per step on a GPU,
+    a few per cent faster on CPU. Other devices use the default multi-tensor Adam."""
+    return device.type in ("cpu", "cuda")
+
+
 @dataclass
 class TrainingSetup:
     """The objects ``fit`` needs, built from a recipe."""
@@ -73,7 +79,7 @@ def build_training(
 ) -> TrainingSetup:
     """Model on ``device`` (channels_last), Adam, optional one-cycle schedule and augmentation."""
     model = prepare_for_device(MnistCNN(**recipe.model_args), device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=uses_fused_adam(device))
     scheduler = None
     if recipe.onecycle_max_lr is not None:
         scheduler = torch.optim.lr_scheduler.OneCycleLR(
@@ -93,7 +99,12 @@ def restore_training_state(checkpoint: dict[str, Any], setup: TrainingSetup) -> 
     """
     setup.model.load_state_dict(checkpoint["model_state"])
     if checkpoint.get("optimizer_state") is not None:
+        fused = setup.optimizer.defaults.get("fused")
         setup.optimizer.load_state_dict(checkpoint["optimizer_state"])
+        # The saved groups carry the saving device's choice; a run saved on a GPU may resume on
+        # a device without fused Adam, so keep this device's choice.
+        for group in setup.optimizer.param_groups:
+            group["fused"] = fused
     if setup.scheduler is not None and checkpoint.get("scheduler_state") is not None:
         setup.scheduler.load_state_dict(checkpoint["scheduler_state"])
     if checkpoint.get("rng_state") is not None:

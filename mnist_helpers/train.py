@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mnist_helpers.model import NUM_CLASSES
 from mnist_helpers.progress import progress_bar
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
@@ -20,6 +21,11 @@ def _channels_last(images: torch.Tensor) -> torch.Tensor:
     return images.contiguous(memory_format=torch.channels_last)
 
 
+def _autocast(device: torch.device, dtype: torch.dtype | None) -> torch.autocast:
+    """Mixed precision in ``dtype`` on ``device``, or a no-op when ``dtype`` is None (float32)."""
+    return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
+
+
 def train_one_epoch(
     model: nn.Module,
     train_loader: Batches,
@@ -28,16 +34,23 @@ def train_one_epoch(
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     description: str = "train",
     show_progress: bool = True,
+    autocast_dtype: torch.dtype | None = None,
 ) -> dict[str, float]:
-    """One pass over ``train_loader``; returns the mean training ``loss`` and ``acc``."""
+    """One pass over ``train_loader``; returns the mean training ``loss`` and ``acc``.
+
+    ``autocast_dtype`` (e.g. ``torch.bfloat16``) runs the forward pass in mixed precision; the
+    weights and the optimizer stay in float32. None trains in float32.
+    """
     model.train()
+    device = next(model.parameters()).device
     # Sums stay on the device: calling .item() each step would stall a GPU.
-    loss_sum = torch.zeros((), device=next(model.parameters()).device)
-    correct = torch.zeros((), dtype=torch.long, device=loss_sum.device)
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), dtype=torch.long, device=device)
     seen = 0
     for images, labels in progress_bar(train_loader, description, enabled=show_progress):
-        logits = model(_channels_last(images))  # (N, 10)
-        loss = F.cross_entropy(logits, labels)
+        with _autocast(device, autocast_dtype):
+            logits = model(_channels_last(images))  # (N, 10)
+            loss = F.cross_entropy(logits, labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -52,20 +65,29 @@ def train_one_epoch(
 
 
 @torch.no_grad()
-def predict_logits(model: nn.Module, loader: Batches) -> tuple[torch.Tensor, torch.Tensor]:
-    """Logits ``(N, 10)`` and labels ``(N,)`` for every batch of ``loader``, on the CPU."""
+def predict_logits(
+    model: nn.Module, loader: Batches, *, autocast_dtype: torch.dtype | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Float32 logits ``(N, 10)`` and labels ``(N,)`` for every batch of ``loader``, on the CPU."""
     model.eval()
+    device = next(model.parameters()).device
     all_logits, all_labels = [], []
     for images, labels in loader:
-        all_logits.append(model(_channels_last(images)).float().cpu())
-        all_labels.append(labels.cpu())
-    return torch.cat(all_logits), torch.cat(all_labels)
+        with _autocast(device, autocast_dtype):
+            all_logits.append(model(_channels_last(images)).float())
+        all_labels.append(labels)
+    if not all_labels:
+        return torch.empty(0, NUM_CLASSES), torch.empty(0, dtype=torch.long)
+    # One copy to the CPU at the end, so a GPU is not made to wait after every batch.
+    return torch.cat(all_logits).cpu(), torch.cat(all_labels).cpu()
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: Batches) -> dict[str, float]:
+def evaluate(
+    model: nn.Module, loader: Batches, *, autocast_dtype: torch.dtype | None = None
+) -> dict[str, float]:
     """Mean cross-entropy ``loss`` and accuracy ``acc`` of ``model`` on ``loader``."""
-    logits, labels = predict_logits(model, loader)
+    logits, labels = predict_logits(model, loader, autocast_dtype=autocast_dtype)
     if len(labels) == 0:
         raise ValueError("loader gave no batches")
     return {
@@ -85,12 +107,14 @@ def fit(
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     on_epoch_end: EpochCallback | None = None,
     show_progress: bool = True,
+    autocast_dtype: torch.dtype | None = None,
 ) -> list[dict[str, Any]]:
     """Train epochs ``start_epoch..epochs``; returns one history record per epoch.
 
     Each record holds ``epoch``, ``train_loss``, ``train_acc``, ``val_loss``, ``val_acc`` and
     ``seconds``.
     ``on_epoch_end(record)`` runs after each epoch (the checkpoint keeper uses it).
+    ``autocast_dtype`` as in ``train_one_epoch``, for training and validation alike.
     """
     history = []
     for epoch in range(start_epoch, epochs + 1):
@@ -104,8 +128,9 @@ def fit(
             scheduler=scheduler,
             description=f"epoch {epoch}/{epochs}",
             show_progress=show_progress,
+            autocast_dtype=autocast_dtype,
         )
-        val = evaluate(model, val_loader)
+        val = evaluate(model, val_loader, autocast_dtype=autocast_dtype)
         record = {
             "epoch": epoch,
             "train_loss": train["loss"],

@@ -52,6 +52,29 @@ def test_model_returns_raw_logits_of_the_right_shape():
     assert not any(isinstance(m, torch.nn.Softmax) for m in model.modules())
 
 
+@pytest.mark.parametrize("convs_per_block", [1, 2])
+def test_pool_before_relu_computes_exactly_what_relu_before_pool_does(convs_per_block):
+    # The model pools before each block's last ReLU (less work); the textbook order must agree.
+    torch.manual_seed(0)
+    model = MnistCNN(convs_per_block=convs_per_block, batch_norm=True).eval()
+    layers = list(model.features)
+    textbook = []
+    for layer in layers:
+        if (
+            isinstance(layer, torch.nn.ReLU)
+            and textbook
+            and isinstance(textbook[-1], torch.nn.MaxPool2d)
+        ):
+            textbook.insert(len(textbook) - 1, layer)
+        else:
+            textbook.append(layer)
+    assert [type(m) for m in textbook] != [type(m) for m in layers]
+    reference = torch.nn.Sequential(*textbook, model.classifier).eval()
+    images = torch.randn(8, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.equal(model(images), reference(images))
+
+
 def test_model_is_rebuilt_from_its_recorded_arguments():
     model = MnistCNN(conv_channels=(8, 16, 32), hidden_units=40, dropout=0.1, batch_norm=True)
     rebuilt = MnistCNN(**model.config)

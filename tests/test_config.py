@@ -1,9 +1,10 @@
 """Parameters are checked in one place and bad values name the parameter."""
 
 import pytest
+import torch
 
 from mnist_helpers.config import EvaluateParams, InferenceParams, TrainParams
-from mnist_helpers.device import get_device
+from mnist_helpers.device import autocast_dtype, get_device
 from mnist_helpers.errors import ParameterError
 
 
@@ -16,6 +17,7 @@ def test_defaults_are_the_seed_recipe():
         0.15,
     )
     assert params.recipe == "baseline"
+    assert params.precision == "auto"
 
 
 @pytest.mark.parametrize(
@@ -39,6 +41,8 @@ def test_defaults_are_the_seed_recipe():
         ("augment", "yes"),
         ("artifacts_dir", ""),
         ("small_run", 1),
+        ("precision", "fp16"),
+        ("precision", None),
     ],
 )
 def test_bad_train_parameter_names_itself(name, value):
@@ -74,3 +78,14 @@ def test_small_run_can_be_forced_from_the_environment(monkeypatch):
     assert TrainParams().small_run is False
     monkeypatch.setenv("MNIST_SMALL_RUN", "1")
     assert TrainParams().small_run is True
+
+
+def test_precision_auto_is_float32_and_bf16_is_an_opt_in():
+    cpu = torch.device("cpu")
+    assert autocast_dtype("auto", cpu) is None
+    assert autocast_dtype("fp32", cpu) is None
+    assert autocast_dtype("bf16", cpu) is torch.bfloat16
+    with pytest.raises(ParameterError, match="precision"):
+        autocast_dtype("half", cpu)
+    with pytest.raises(ParameterError, match="fp32"):
+        autocast_dtype("bf16", torch.device("meta"))

@@ -34,13 +34,15 @@ args = checkpoint["model_args"]
 # (features.0.weight, classifier.2.bias, ...), so the order below must stay as it is.
 features, in_channels, bias = [], 1, not args["batch_norm"]
 for out_channels in args["conv_channels"]:
-    for _ in range(args.get("convs_per_block", 1)):
+    convs = args.get("convs_per_block", 1)
+    for index in range(convs):
         features.append(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=bias))
         if args["batch_norm"]:
             features.append(nn.BatchNorm2d(out_channels))
-        features.append(nn.ReLU())
+        if index == convs - 1:
+            features.append(nn.MaxPool2d(2))  # halves the side: 28 -> 14 -> 7 -> 3
+        features.append(nn.ReLU())  # after the pool: same result, less work
         in_channels = out_channels
-    features.append(nn.MaxPool2d(2))  # each block halves the side: 28 -> 14 -> 7 -> 3
 side = 28 // 2 ** len(args["conv_channels"])
 classifier = [
     nn.Flatten(),
@@ -136,6 +138,11 @@ def test_plain_torch_rebuilds_batch_norm_models(tmp_path: Path) -> None:
     logits, names = mnist_helpers_answers(checkpoint, images)
     assert answers["names"] == names
     torch.testing.assert_close(answers["logits"], logits, atol=1e-5, rtol=0)
+
+
+def test_readme_shows_the_tested_snippet() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert SNIPPET.strip() in readme, "README's plain-torch snippet differs from the tested one"
 
 
 def test_snippet_needs_only_torch() -> None:

@@ -1,0 +1,170 @@
+"""Which of the training path's speed choices pay on this device: one change at a time.
+
+    .venv/bin/python benchmarks/step_variants.py                # this machine's default device
+    .venv/bin/python benchmarks/step_variants.py --device cuda --steps 400
+
+Each variant is the project's baseline training step (``train_one_epoch`` on the default model)
+with exactly one choice undone or added: ReLU before the pool (the textbook order), contiguous NCHW
+instead of channels_last, multi-tensor instead of fused Adam, bf16 autocast, and on CUDA cuDNN's
+autotuner. The variants take turns for ``--rounds`` rounds of ``--steps`` steps on real MNIST
+batches; the table gives the median, as seconds per epoch of 51,000 images (797 steps of 64),
+and the ratio to the project's path. Prints Markdown, and writes it with the raw numbers to
+artifacts/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import statistics
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from mnist_helpers.device import get_device
+from mnist_helpers.loaders import make_train_val_loaders
+from mnist_helpers.model import MnistCNN, prepare_for_device
+from mnist_helpers.recipes import RECIPES, uses_fused_adam
+from mnist_helpers.train import train_one_epoch
+
+# As a script, benchmarks/ is already on sys.path; `python -m benchmarks.step_variants` needs it.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from measure import load_average, log, machine_info, timed  # noqa: E402
+from report import header_lines, markdown_table, write_report  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+BATCH_SIZE = 64
+STEPS_PER_EPOCH = 797  # ceil(51,000 / 64)
+
+
+@dataclass
+class Variant:
+    """One way to run the baseline training step."""
+
+    name: str
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    autocast_dtype: torch.dtype | None = None
+    cudnn_benchmark: bool = False
+
+
+def relu_before_pool(model: MnistCNN) -> MnistCNN:
+    """The same network in the textbook order, conv -> ReLU -> pool (identical outputs)."""
+    layers = list(model.features)
+    reordered: list[nn.Module] = []
+    for layer in layers:
+        if isinstance(layer, nn.ReLU) and reordered and isinstance(reordered[-1], nn.MaxPool2d):
+            reordered.insert(len(reordered) - 1, layer)
+        else:
+            reordered.append(layer)
+    model.features = nn.Sequential(*reordered)
+    return model
+
+
+def make_variants(device: torch.device, seed: int) -> list[Variant]:
+    """The project's path and one variant per choice, all from the same initial weights."""
+    args = RECIPES["baseline"].model_args
+
+    def build(
+        *, textbook: bool = False, contiguous: bool = False, fused: bool | None = None
+    ) -> tuple[nn.Module, torch.optim.Optimizer]:
+        torch.manual_seed(seed)
+        model = MnistCNN(**args)
+        if textbook:
+            model = relu_before_pool(model)
+        model = model.to(device) if contiguous else prepare_for_device(model, device)
+        fused = uses_fused_adam(device) if fused is None else fused
+        return model, torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused)
+
+    variants = [
+        Variant("project path (pool -> ReLU, channels_last, fused Adam, fp32)", *build()),
+        Variant("ReLU -> pool (textbook order)", *build(textbook=True)),
+        Variant("contiguous NCHW", *build(contiguous=True)),
+        Variant("multi-tensor Adam", *build(fused=False)),
+        Variant("bf16 autocast", *build(), autocast_dtype=torch.bfloat16),
+    ]
+    if device.type == "cuda":
+        variants.append(Variant("cuDNN autotuner on", *build(), cudnn_benchmark=True))
+    return variants
+
+
+def run_steps(variant: Variant, batches: Callable[[], object]) -> None:
+    """Train ``variant`` on the batches ``batches()`` gives."""
+    torch.backends.cudnn.benchmark = variant.cudnn_benchmark
+    try:
+        train_one_epoch(
+            variant.model,
+            batches(),
+            variant.optimizer,
+            show_progress=False,
+            autocast_dtype=variant.autocast_dtype,
+        )
+    finally:
+        torch.backends.cudnn.benchmark = False
+
+
+def main() -> None:
+    """Time every variant, interleaved, and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--steps", type=int, default=200, help="timed steps per round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds (the median is reported)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--output-dir", type=Path, default=ROOT / "artifacts")
+    args = parser.parse_args()
+    if args.steps < 1 or args.rounds < 1:
+        raise SystemExit("--steps and --rounds must be at least 1")
+    device = get_device(args.device)
+    machine = machine_info(device)
+    log(f"device {machine['device']}, torch {torch.__version__}")
+    loader = make_train_val_loaders(
+        batch_size=BATCH_SIZE, val_fraction=0.15, seed=args.seed, device=device
+    ).train_loader
+    loader.shuffle = True
+
+    def batches(count: int) -> Callable[[], object]:
+        return lambda: itertools.islice(iter(loader), count)
+
+    variants = make_variants(device, args.seed)
+    for variant in variants:  # warm-up: kernel choice, allocator, autotuning
+        run_steps(variant, batches(20))
+    seconds: dict[str, list[float]] = {v.name: [] for v in variants}
+    for round_number in range(1, args.rounds + 1):
+        loader.set_epoch(round_number)
+        for variant in variants:
+            log(f"  round {round_number}/{args.rounds}: {variant.name}")
+            elapsed = timed(lambda v=variant: run_steps(v, batches(args.steps)), device)
+            seconds[variant.name].append(elapsed / args.steps * STEPS_PER_EPOCH)
+    reference = statistics.median(seconds[variants[0].name])
+    rows = [
+        [
+            name,
+            f"{statistics.median(values):.2f}",
+            f"{min(values):.2f}",
+            f"{max(values):.2f}",
+            f"{reference / statistics.median(values):.2f}x",
+        ]
+        for name, values in seconds.items()
+    ]
+    machine["load_average_end"] = load_average()
+    settings = {"steps": args.steps, "rounds": args.rounds, "seed": args.seed}
+    lines = header_lines(machine, settings, "Training-step variants (baseline model, batch 64)")
+    lines += [
+        "",
+        f"Seconds per epoch of 51,000 images, from {args.steps} steps per round, "
+        f"median of {args.rounds} interleaved rounds; speed relative to the project's path.",
+        "",
+        *markdown_table(["variant", "median s", "min s", "max s", "speed vs project"], rows),
+    ]
+    name = f"step_variants_{device.type}"
+    raw = {"machine": machine, "settings": settings, "seconds": seconds}
+    write_report(name, lines, raw, args.output_dir)
+
+
+if __name__ == "__main__":
+    main()
