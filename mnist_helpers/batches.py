@@ -6,8 +6,9 @@ from collections.abc import Callable, Iterator
 
 import torch
 
-# Augmentation runs on this many images at a time: large enough to keep per-call overhead small.
-AUGMENT_CHUNK = 8192
+# Augmentation runs on this many images at a time: enough to make per-call overhead small, few
+# enough that each chunk's grid stays in cache (1,024 ran twice as fast as 8,192 on a 2-core CPU).
+AUGMENT_CHUNK = 1024
 
 
 class TensorBatches:
