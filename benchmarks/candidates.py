@@ -77,7 +77,8 @@ def project_candidate(
 ) -> Candidate:
     """The project's path: build_training from a recipe, TensorBatches, train_one_epoch.
 
-    ``autocast_dtype`` (None: float32) is what 02_train's ``precision`` parameter chooses.
+    ``autocast_dtype`` (None: float32) is what 02_train's ``precision`` parameter chooses; run.py
+    passes what ``precision="auto"`` gives on the device.
     """
     torch.manual_seed(seed)
     train_loader = TensorBatches(

@@ -14,7 +14,8 @@ from measure import TARGET_ACC, log
 NAMES = {
     "naive": "naive seed-style loop",
     "baseline": "project, baseline recipe",
-    "baseline_bf16": "project, baseline recipe, bf16 autocast",
+    "baseline_bf16": "project, baseline recipe, bf16 autocast forced",
+    "baseline_fp32": "project, baseline recipe, fp32 forced",
     "strong": "project, strong recipe",
 }
 

@@ -3,13 +3,13 @@
     .venv/bin/python benchmarks/step_variants.py                # this machine's default device
     .venv/bin/python benchmarks/step_variants.py --device cuda --steps 400
 
-Each variant is the project's baseline training step (``train_one_epoch`` on the default model)
-with exactly one choice undone or added: ReLU before the pool (the textbook order), contiguous NCHW
-instead of channels_last, multi-tensor instead of fused Adam, bf16 autocast, and on CUDA cuDNN's
-autotuner. The variants take turns for ``--rounds`` rounds of ``--steps`` steps on real MNIST
-batches; the table gives the median, as seconds per epoch of 51,000 images (797 steps of 64),
-and the ratio to the project's path. Prints Markdown, and writes it with the raw numbers to
-artifacts/.
+Each variant is the project's baseline training step (``train_one_epoch`` on the default model,
+in the precision ``precision="auto"`` picks) with exactly one choice undone or changed: ReLU before
+the pool (the textbook order), contiguous NCHW instead of channels_last, multi-tensor instead of
+fused Adam, the other precision (bf16 autocast or fp32), and on CUDA cuDNN's autotuner. The
+variants take turns for ``--rounds`` rounds of ``--steps`` steps on real MNIST batches; the table
+gives the median, as seconds per epoch of 51,000 images (797 steps of 64), and the ratio to the
+project's path. Prints Markdown, and writes it with the raw numbers to artifacts/.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from mnist_helpers.device import get_device
+from mnist_helpers.device import autocast_dtype, get_device
 from mnist_helpers.loaders import make_train_val_loaders
 from mnist_helpers.model import MnistCNN, prepare_for_device
 from mnist_helpers.recipes import RECIPES, uses_fused_adam
@@ -81,15 +81,26 @@ def make_variants(device: torch.device, seed: int) -> list[Variant]:
         fused = uses_fused_adam(device) if fused is None else fused
         return model, torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused)
 
+    auto = autocast_dtype("auto", device)
+    precision = "fp32" if auto is None else "bf16 autocast"
     variants = [
-        Variant("project path (pool -> ReLU, channels_last, fused Adam, fp32)", *build()),
-        Variant("ReLU -> pool (textbook order)", *build(textbook=True)),
-        Variant("contiguous NCHW", *build(contiguous=True)),
-        Variant("multi-tensor Adam", *build(fused=False)),
-        Variant("bf16 autocast", *build(), autocast_dtype=torch.bfloat16),
+        Variant(
+            f"project path (pool -> ReLU, channels_last, fused Adam, {precision})",
+            *build(),
+            autocast_dtype=auto,
+        ),
+        Variant("ReLU -> pool (textbook order)", *build(textbook=True), autocast_dtype=auto),
+        Variant("contiguous NCHW", *build(contiguous=True), autocast_dtype=auto),
+        Variant("multi-tensor Adam", *build(fused=False), autocast_dtype=auto),
     ]
+    if device.type in ("cpu", "cuda"):
+        other = torch.bfloat16 if auto is None else None
+        name = "bf16 autocast" if auto is None else "fp32 (no autocast)"
+        variants.append(Variant(name, *build(), autocast_dtype=other))
     if device.type == "cuda":
-        variants.append(Variant("cuDNN autotuner on", *build(), cudnn_benchmark=True))
+        variants.append(
+            Variant("cuDNN autotuner on", *build(), autocast_dtype=auto, cudnn_benchmark=True)
+        )
     return variants
 
 

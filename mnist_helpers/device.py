@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -66,18 +67,34 @@ def set_seed(seed: int, *, deterministic: bool = False) -> None:
         torch.use_deterministic_algorithms(True, warn_only=True)
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU has bfloat16 instructions (AVX512-BF16 or AMX), as Linux reports them.
+
+    Elsewhere (macOS, Windows) this answers False, and training stays in float32.
+    """
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    flags = set(cpuinfo.split())
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     """The mixed-precision dtype for ``precision`` on ``device``; None means plain float32.
 
-    ``auto`` is float32 on every device. On an H200, bf16 autocast made this small network's
-    epochs slower (launch overhead, not arithmetic, bounds it); on CPUs without native bf16 it is
-    several times slower; only CPUs with bf16 instructions gain (about 1.2x on the 2-core
-    AVX-512 machine in benchmarks/README.md). ``bf16`` opts in where it pays.
+    ``auto`` picks bf16 autocast only where it was measured faster: on CPUs with bfloat16
+    instructions (about 1.2x per epoch on the 2-core AVX-512 machine in benchmarks/README.md, with
+    the same accuracy). It stays float32 on CPUs without them (several times slower in bf16), on
+    CUDA (on an H200 bf16 made this small network's epochs slower: launches, not arithmetic, bound
+    them) and on MPS. ``fp32`` and ``bf16`` choose explicitly.
     """
     if precision not in PRECISION_CHOICES:
         raise ParameterError(f"precision must be one of {PRECISION_CHOICES}; got {precision!r}")
-    if precision in ("auto", "fp32"):
+    if precision == "fp32":
         return None
+    if precision == "auto":
+        return torch.bfloat16 if device.type == "cpu" and cpu_has_native_bf16() else None
     if device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise ParameterError(
             f"precision='bf16' needs a GPU with bfloat16 support; {device} has none. "

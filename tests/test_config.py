@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from mnist_helpers import device
 from mnist_helpers.config import EvaluateParams, InferenceParams, TrainParams
 from mnist_helpers.device import autocast_dtype, get_device
 from mnist_helpers.errors import ParameterError
@@ -80,9 +81,18 @@ def test_small_run_can_be_forced_from_the_environment(monkeypatch):
     assert TrainParams().small_run is True
 
 
-def test_precision_auto_is_float32_and_bf16_is_an_opt_in():
+def test_precision_auto_uses_bf16_only_on_cpus_with_bf16_instructions(monkeypatch):
     cpu = torch.device("cpu")
-    assert autocast_dtype("auto", cpu) is None
+    expected = torch.bfloat16 if device.cpu_has_native_bf16() else None
+    assert autocast_dtype("auto", cpu) is expected  # this machine, whatever its CPU
+    for native, dtype in [(True, torch.bfloat16), (False, None)]:
+        monkeypatch.setattr(device, "cpu_has_native_bf16", lambda native=native: native)
+        assert autocast_dtype("auto", cpu) is dtype
+    assert autocast_dtype("auto", torch.device("meta")) is None
+
+
+def test_precision_fp32_and_bf16_are_explicit():
+    cpu = torch.device("cpu")
     assert autocast_dtype("fp32", cpu) is None
     assert autocast_dtype("bf16", cpu) is torch.bfloat16
     with pytest.raises(ParameterError, match="precision"):
