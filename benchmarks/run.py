@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from mnist_helpers.data import load_mnist
-from mnist_helpers.device import autocast_dtype, get_device
+from mnist_helpers.device import autocast_dtype, get_device, precision_label
 from mnist_helpers.model import count_parameters, multiply_adds_per_image
 from mnist_helpers.recipes import RECIPES, Recipe
 
@@ -143,7 +143,7 @@ def run_main_benchmark(
     machine["load_average_end"] = load_average()
     title = "MNIST benchmark" + (" (quick)" if args.quick else "")
     lines = header_lines(machine, s.__dict__, title)
-    lines.append(f"- precision='auto' here: {'fp32' if auto_dtype is None else 'bf16 autocast'}")
+    lines.append(f"- precision='auto' here: {precision_label(auto_dtype)}")
     lines += epoch_time_lines(seconds, setup)
     lines += accuracy_lines(runs, s.epochs)
     lines += throughput_lines(throughput, gflops)
@@ -170,6 +170,7 @@ def run_widths(
 ) -> None:
     """The model-width trade-off: seconds per epoch and test accuracy for several widths."""
     s = settings
+    auto_dtype = autocast_dtype("auto", device)  # as 02_train trains by default
     log("loading data")
     data = project_data(s.seed, device, s.train_limit, s.test_limit)
 
@@ -182,6 +183,7 @@ def run_widths(
                 s.seed,
                 device,
                 s.epochs,
+                auto_dtype,
             )
             for conv, hidden in WIDTHS
         ]
@@ -205,7 +207,9 @@ def run_widths(
         )
     machine["load_average_end"] = load_average()
     title = "MNIST model-width benchmark" + (" (quick)" if args.quick else "")
-    lines = header_lines(machine, s.__dict__, title) + widths_lines(rows, s.epochs)
+    lines = header_lines(machine, s.__dict__, title)
+    lines.append(f"- precision='auto' here: {precision_label(auto_dtype)}")
+    lines += widths_lines(rows, s.epochs)
     raw = {"machine": machine, "settings": s.__dict__, "widths": rows}
     name = "benchmark_widths" + ("_quick" if args.quick else "")
     write_report(name, lines, raw, args.output_dir)

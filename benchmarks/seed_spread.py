@@ -3,8 +3,7 @@
     python benchmarks/seed_spread.py --seeds 42 0 1
 
 Runs notebooks 02 and 03 with papermill for each seed into artifacts/seeds/<seed>/ and prints a
-table
-of the best validation accuracy and the test accuracy.
+table of the best validation accuracy and the test accuracy.
 """
 
 from __future__ import annotations

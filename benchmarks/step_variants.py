@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from mnist_helpers.device import autocast_dtype, get_device
+from mnist_helpers.device import autocast_dtype, get_device, precision_label
 from mnist_helpers.loaders import make_train_val_loaders
 from mnist_helpers.model import MnistCNN, prepare_for_device
 from mnist_helpers.recipes import RECIPES, uses_fused_adam
@@ -82,7 +82,7 @@ def make_variants(device: torch.device, seed: int) -> list[Variant]:
         return model, torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused)
 
     auto = autocast_dtype("auto", device)
-    precision = "fp32" if auto is None else "bf16 autocast"
+    precision = precision_label(auto)
     variants = [
         Variant(
             f"project path (pool -> ReLU, channels_last, fused Adam, {precision})",

@@ -105,3 +105,10 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
             f"precision='bf16' is offered on CPU and CUDA, not on {device.type}; use 'fp32'."
         )
     return torch.bfloat16
+
+
+def precision_label(dtype: torch.dtype | None) -> str:
+    """How ``autocast_dtype``'s answer reads in logs and reports: ``fp32`` or ``bf16 autocast``."""
+    if dtype is None:
+        return "fp32"
+    return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype, str(dtype)) + " autocast"

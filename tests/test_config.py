@@ -99,3 +99,8 @@ def test_precision_fp32_and_bf16_are_explicit():
         autocast_dtype("half", cpu)
     with pytest.raises(ParameterError, match="fp32"):
         autocast_dtype("bf16", torch.device("meta"))
+
+
+def test_precision_labels_read_plainly():
+    assert device.precision_label(None) == "fp32"
+    assert device.precision_label(torch.bfloat16) == "bf16 autocast"
