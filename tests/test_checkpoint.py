@@ -16,6 +16,7 @@ from mnist_helpers.checkpoint import (
 )
 from mnist_helpers.errors import CheckpointError
 from mnist_helpers.model import MnistCNN
+from mnist_helpers.recipes import RECIPES, build_training, restore_training_state
 
 
 def _model():
@@ -156,3 +157,28 @@ def test_keeper_never_replaces_best_with_worse(tmp_path):
     assert load_checkpoint(keeper.best_path)["epoch"] == 2
     assert load_checkpoint(keeper.last_path)["epoch"] == 3
     assert keeper.history_path.is_file()
+
+
+def test_resuming_keeps_this_devices_adam_kernel():
+    # A run saved where Adam was fused (CPU, CUDA) may resume where it is not (MPS): the restored
+    # optimizer keeps the resuming device's choice instead of the saved one.
+    setup_fused = build_training(
+        RECIPES["baseline"], lr=1e-3, epochs=1, steps_per_epoch=1, device=torch.device("cpu")
+    )
+    assert setup_fused.optimizer.defaults["fused"] is True
+    setup_fused.model(torch.zeros(2, 1, 28, 28)).sum().backward()
+    setup_fused.optimizer.step()
+    checkpoint = {
+        "epoch": 1,
+        "model_state": setup_fused.model.state_dict(),
+        "optimizer_state": setup_fused.optimizer.state_dict(),
+        "history": [{"epoch": 1, "val_acc": 0.5}],
+    }
+    other = build_training(
+        RECIPES["baseline"], lr=1e-3, epochs=1, steps_per_epoch=1, device=torch.device("cpu")
+    )
+    other.optimizer = torch.optim.Adam(other.model.parameters(), lr=1e-3)  # not fused
+    restored = restore_training_state(checkpoint, other)
+    assert restored["start_epoch"] == 2 and restored["best_val_acc"] == 0.5
+    assert all(not group["fused"] for group in other.optimizer.param_groups)
+    other.optimizer.step()  # runs with the restored state

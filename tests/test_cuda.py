@@ -42,6 +42,18 @@ def _setup(data, recipe: str = "baseline", augment: bool = True):
     return setup
 
 
+def _fit(setup, data, epochs: int, **options) -> list[dict]:
+    return fit(
+        setup.model,
+        setup.optimizer,
+        data.train_loader,
+        data.val_loader,
+        epochs=epochs,
+        show_progress=False,
+        **options,
+    )
+
+
 def test_batches_and_model_live_on_the_gpu(cuda_data) -> None:
     setup = _setup(cuda_data)
     images, labels = next(iter(cuda_data.train_loader))
@@ -78,15 +90,7 @@ def test_bf16_autocast_trains(cuda_data) -> None:
     assert dtype is torch.bfloat16
     setup = _setup(cuda_data)
     before = evaluate(setup.model, cuda_data.val_loader, autocast_dtype=dtype)
-    history = fit(
-        setup.model,
-        setup.optimizer,
-        cuda_data.train_loader,
-        cuda_data.val_loader,
-        epochs=2,
-        show_progress=False,
-        autocast_dtype=dtype,
-    )
+    history = _fit(setup, cuda_data, 2, autocast_dtype=dtype)
     assert all(p.dtype == torch.float32 for p in setup.model.parameters())  # weights stay fp32
     assert history[-1]["val_acc"] > max(0.9, before["acc"])
     logits, _ = predict_logits(setup.model, cuda_data.val_loader, autocast_dtype=dtype)
@@ -96,15 +100,7 @@ def test_bf16_autocast_trains(cuda_data) -> None:
 def test_gpu_checkpoint_loads_and_resumes_on_cpu(cuda_data, tmp_path: Path) -> None:
     setup = _setup(cuda_data)
     keeper = CheckpointKeeper(tmp_path, setup.model, setup.optimizer, params={}, seed=0)
-    fit(
-        setup.model,
-        setup.optimizer,
-        cuda_data.train_loader,
-        cuda_data.val_loader,
-        epochs=1,
-        show_progress=False,
-        on_epoch_end=keeper,
-    )
+    _fit(setup, cuda_data, 1, on_epoch_end=keeper)
     checkpoint = load_checkpoint(keeper.last_path)
     cpu_model = model_from_checkpoint(checkpoint, torch.device("cpu"))
     images, _ = next(iter(cuda_data.val_loader))
@@ -141,14 +137,7 @@ def test_deterministic_runs_repeat_exactly(cuda_data) -> None:
         set_seed(7, deterministic=True)
         setup = _setup(cuda_data, augment=False)
         set_seed(7, deterministic=True)
-        return fit(
-            setup.model,
-            setup.optimizer,
-            cuda_data.train_loader,
-            cuda_data.val_loader,
-            epochs=1,
-            show_progress=False,
-        )
+        return _fit(setup, cuda_data, 1)
 
     try:
         first, second = run(), run()
