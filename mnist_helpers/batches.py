@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import torch
 
 # Augmentation runs on this many images at a time: enough to make per-call overhead small, few
-# enough that each chunk's grid stays in cache (1,024 ran twice as fast as 8,192 on a 2-core CPU).
+# enough that each chunk's grid stays in cache (1,024 ran almost twice as fast as 8,192 on CPU).
 AUGMENT_CHUNK = 1024
 
 

@@ -84,8 +84,8 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     """The mixed-precision dtype for ``precision`` on ``device``; None means plain float32.
 
     ``auto`` picks bf16 autocast only where it was measured faster: on CPUs with bfloat16
-    instructions (about 1.2x per epoch on the 2-core AVX-512 machine in benchmarks/README.md, with
-    the same accuracy). It stays float32 on CPUs without them (several times slower in bf16), on
+    instructions (about 1.3x per epoch on the 2-core AVX-512 machine in the README, with the same
+    accuracy). It stays float32 on CPUs without them (several times slower in bf16), on
     CUDA (on an H200 bf16 made this small network's epochs slower: launches, not arithmetic, bound
     them) and on MPS. ``fp32`` and ``bf16`` choose explicitly.
     """

@@ -58,7 +58,7 @@ class MnistCNN(nn.Module):
                 if conv_index == int(convs_per_block) - 1:
                     # Pool, then ReLU: the same numbers as ReLU then pool, since ReLU keeps order
                     # (max(relu(x)) == relu(max(x))), but ReLU and its gradient touch a quarter of
-                    # the values: about 10 % faster training on CPU (benchmarks/step_variants.py).
+                    # the values: 5 to 10 % faster training (benchmarks/step_variants.py).
                     layers.append(nn.MaxPool2d(2))
                 layers.append(nn.ReLU(inplace=True))
                 in_channels = out_channels

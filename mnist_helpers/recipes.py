@@ -53,8 +53,11 @@ def get_recipe(name: str) -> Recipe:
 
 
 def uses_fused_adam(device: torch.device) -> bool:
-    """Whether Adam runs as one fused kernel on ``device``: fewer launches per step on a GPU,
-    a few per cent faster on CPU. Other devices use the default multi-tensor Adam."""
+    """Whether Adam runs as one fused kernel on ``device`` (CPU and CUDA; elsewhere multi-tensor).
+
+    On an H200 the multi-tensor Adam made steps 1.35x slower (more launches); on CPU it is a few
+    per cent (benchmarks/step_variants.py).
+    """
     return device.type in ("cpu", "cuda")
 
 
