@@ -27,7 +27,7 @@ from torch import nn
 
 from mnist_helpers.device import autocast_dtype, get_device, precision_label
 from mnist_helpers.loaders import make_train_val_loaders
-from mnist_helpers.model import MnistCNN, prepare_for_device
+from mnist_helpers.model import MnistCNN, prepare_for_device, relu_before_pool
 from mnist_helpers.recipes import RECIPES, uses_fused_adam
 from mnist_helpers.train import train_one_epoch
 
@@ -51,19 +51,6 @@ class Variant:
     optimizer: torch.optim.Optimizer
     autocast_dtype: torch.dtype | None = None
     cudnn_benchmark: bool = False
-
-
-def relu_before_pool(model: MnistCNN) -> MnistCNN:
-    """The same network in the textbook order, conv -> ReLU -> pool (identical outputs)."""
-    layers = list(model.features)
-    reordered: list[nn.Module] = []
-    for layer in layers:
-        if isinstance(layer, nn.ReLU) and reordered and isinstance(reordered[-1], nn.MaxPool2d):
-            reordered.insert(len(reordered) - 1, layer)
-        else:
-            reordered.append(layer)
-    model.features = nn.Sequential(*reordered)
-    return model
 
 
 def make_variants(device: torch.device, seed: int) -> list[Variant]:

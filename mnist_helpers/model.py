@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import torch
@@ -76,6 +77,22 @@ class MnistCNN(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``(N, 1, 28, 28)`` normalised images to ``(N, 10)`` logits."""
         return self.classifier(self.features(images))
+
+
+def relu_before_pool(model: MnistCNN) -> MnistCNN:
+    """A copy of ``model`` in the textbook order, conv -> ReLU -> pool, for comparisons.
+
+    It computes exactly the same outputs as ``model`` (ReLU keeps order), only with more work.
+    """
+    textbook = copy.deepcopy(model)
+    reordered: list[nn.Module] = []
+    for layer in textbook.features:
+        if isinstance(layer, nn.ReLU) and reordered and isinstance(reordered[-1], nn.MaxPool2d):
+            reordered.insert(len(reordered) - 1, layer)
+        else:
+            reordered.append(layer)
+    textbook.features = nn.Sequential(*reordered)
+    return textbook
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -4,7 +4,13 @@ import pytest
 import torch
 
 from mnist_helpers.batches import TensorBatches
-from mnist_helpers.model import MnistCNN, count_parameters, layer_table, multiply_adds_per_image
+from mnist_helpers.model import (
+    MnistCNN,
+    count_parameters,
+    layer_table,
+    multiply_adds_per_image,
+    relu_before_pool,
+)
 
 
 def _loader(num=10, batch_size=4, seed=0):
@@ -57,22 +63,15 @@ def test_pool_before_relu_computes_exactly_what_relu_before_pool_does(convs_per_
     # The model pools before each block's last ReLU (less work); the textbook order must agree.
     torch.manual_seed(0)
     model = MnistCNN(convs_per_block=convs_per_block, batch_norm=True).eval()
-    layers = list(model.features)
-    textbook = []
-    for layer in layers:
-        if (
-            isinstance(layer, torch.nn.ReLU)
-            and textbook
-            and isinstance(textbook[-1], torch.nn.MaxPool2d)
-        ):
-            textbook.insert(len(textbook) - 1, layer)
-        else:
-            textbook.append(layer)
-    assert [type(m) for m in textbook] != [type(m) for m in layers]
-    reference = torch.nn.Sequential(*textbook, model.classifier).eval()
+    textbook = relu_before_pool(model).eval()
+    layer_types = [type(layer) for layer in model.features]
+    textbook_types = [type(layer) for layer in textbook.features]
+    assert sorted(map(str, textbook_types)) == sorted(map(str, layer_types))
+    pool = layer_types.index(torch.nn.MaxPool2d)
+    assert layer_types[pool + 1] is torch.nn.ReLU and textbook_types[pool] is torch.nn.ReLU
     images = torch.randn(8, 1, 28, 28)
     with torch.no_grad():
-        assert torch.equal(model(images), reference(images))
+        assert torch.equal(model(images), textbook(images))
 
 
 def test_model_is_rebuilt_from_its_recorded_arguments():
