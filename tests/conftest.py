@@ -52,26 +52,32 @@ def baseline_on_mnist(*, seed: int, epochs: int, augment: bool, train_limit: int
     return setup, data
 
 
+def fit_quietly(setup, data, epochs: int, **options) -> list[dict]:
+    """``fit`` the model and optimizer of ``setup`` on ``data``'s loaders, without progress bars."""
+    from mnist_helpers.train import fit
+
+    return fit(
+        setup.model,
+        setup.optimizer,
+        data.train_loader,
+        data.val_loader,
+        epochs=epochs,
+        show_progress=False,
+        **options,
+    )
+
+
 @pytest.fixture(scope="session")
 def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A checkpoint from a short real training run: the default recipe and augmentation, 2 epochs
     on all 51,000 training images."""
     from mnist_helpers.checkpoint import CheckpointKeeper
     from mnist_helpers.config import TrainParams
-    from mnist_helpers.train import fit
 
     setup, data = baseline_on_mnist(seed=0, epochs=2, augment=TrainParams().augment)
     folder = tmp_path_factory.mktemp("trained") / "checkpoints"
     keeper = CheckpointKeeper(folder, setup.model, setup.optimizer, seed=0)
-    fit(
-        setup.model,
-        setup.optimizer,
-        data.train_loader,
-        data.val_loader,
-        epochs=2,
-        on_epoch_end=keeper,
-        show_progress=False,
-    )
+    fit_quietly(setup, data, 2, on_epoch_end=keeper)
     return keeper.best_path
 
 

@@ -16,7 +16,8 @@ from mnist_helpers.checkpoint import CheckpointKeeper, load_checkpoint, model_fr
 from mnist_helpers.device import autocast_dtype, get_device, set_seed
 from mnist_helpers.loaders import make_train_val_loaders
 from mnist_helpers.recipes import RECIPES, build_training, restore_training_state
-from mnist_helpers.train import evaluate, fit, predict_logits, train_one_epoch
+from mnist_helpers.train import evaluate, predict_logits, train_one_epoch
+from tests.conftest import fit_quietly
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -40,18 +41,6 @@ def _setup(data, recipe: str = "baseline", augment: bool = True):
     )
     data.train_loader.augment = setup.augment
     return setup
-
-
-def _fit(setup, data, epochs: int, **options) -> list[dict]:
-    return fit(
-        setup.model,
-        setup.optimizer,
-        data.train_loader,
-        data.val_loader,
-        epochs=epochs,
-        show_progress=False,
-        **options,
-    )
 
 
 def test_batches_and_model_live_on_the_gpu(cuda_data) -> None:
@@ -90,7 +79,7 @@ def test_bf16_autocast_trains(cuda_data) -> None:
     assert dtype is torch.bfloat16
     setup = _setup(cuda_data)
     before = evaluate(setup.model, cuda_data.val_loader, autocast_dtype=dtype)
-    history = _fit(setup, cuda_data, 2, autocast_dtype=dtype)
+    history = fit_quietly(setup, cuda_data, 2, autocast_dtype=dtype)
     assert all(p.dtype == torch.float32 for p in setup.model.parameters())  # weights stay fp32
     assert history[-1]["val_acc"] > max(0.9, before["acc"])
     logits, _ = predict_logits(setup.model, cuda_data.val_loader, autocast_dtype=dtype)
@@ -100,7 +89,7 @@ def test_bf16_autocast_trains(cuda_data) -> None:
 def test_gpu_checkpoint_loads_and_resumes_on_cpu(cuda_data, tmp_path: Path) -> None:
     setup = _setup(cuda_data)
     keeper = CheckpointKeeper(tmp_path, setup.model, setup.optimizer, params={}, seed=0)
-    _fit(setup, cuda_data, 1, on_epoch_end=keeper)
+    fit_quietly(setup, cuda_data, 1, on_epoch_end=keeper)
     checkpoint = load_checkpoint(keeper.last_path)
     cpu_model = model_from_checkpoint(checkpoint, torch.device("cpu"))
     images, _ = next(iter(cuda_data.val_loader))
@@ -137,7 +126,7 @@ def test_deterministic_runs_repeat_exactly(cuda_data) -> None:
         set_seed(7, deterministic=True)
         setup = _setup(cuda_data, augment=False)
         set_seed(7, deterministic=True)
-        return _fit(setup, cuda_data, 1)
+        return fit_quietly(setup, cuda_data, 1)
 
     try:
         first, second = run(), run()

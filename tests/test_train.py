@@ -66,15 +66,8 @@ def test_evaluate_matches_a_hand_computation():
 @pytest.mark.slow
 def test_short_real_training_run_clears_the_accuracy_bar():
     """One epoch on 20,000 real images must reach 96 % validation accuracy (a good run: 98)."""
-    from tests.conftest import baseline_on_mnist
+    from tests.conftest import baseline_on_mnist, fit_quietly
 
     setup, data = baseline_on_mnist(seed=1, epochs=1, augment=False, train_limit=20_000)
-    history = fit(
-        setup.model,
-        setup.optimizer,
-        data.train_loader,
-        data.val_loader,
-        epochs=1,
-        show_progress=False,
-    )
+    history = fit_quietly(setup, data, 1)
     assert history[0]["val_acc"] >= 0.96, history
