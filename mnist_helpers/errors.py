@@ -27,3 +27,7 @@ class BlankImageError(ImageInputError):
 
 class MissingExtraError(MnistHelpersError, ImportError):
     """An optional dependency group (a pip "extra" such as ``export``) is not installed."""
+
+
+class ArtifactWriteError(MnistHelpersError, OSError):
+    """A file the project writes (checkpoint, JSON, export) could not be written; the old one is kept."""
