@@ -14,15 +14,17 @@ from typing import Any
 import torch
 from torch import nn
 
+from mnist_helpers.augment import training_augmentation
 from mnist_helpers.batches import TensorBatches
 from mnist_helpers.config import TrainParams
 from mnist_helpers.loaders import make_test_loader, make_train_val_loaders
 from mnist_helpers.recipes import Recipe, build_training
 from mnist_helpers.train import evaluate, train_one_epoch
 
-BATCH_SIZE = 64
-LR = 1e-3
-VAL_FRACTION = 0.15
+# The training defaults, from their one source.
+BATCH_SIZE = TrainParams.batch_size
+LR = TrainParams.lr
+VAL_FRACTION = TrainParams.val_fraction
 
 
 @dataclass
@@ -55,7 +57,7 @@ def project_data(
 ) -> ProjectData:
     """The project's loaders (normalised once, on the device), cut to the limits if any."""
     loaders = make_train_val_loaders(
-        batch_size=BATCH_SIZE, val_fraction=VAL_FRACTION, seed=seed, device=device
+        batch_size=BATCH_SIZE, val_fraction=VAL_FRACTION, seed=seed, device=device, augment=False
     )
     test = make_test_loader(device=device)
     images, labels = loaders.train_loader.images, loaders.train_loader.labels
@@ -74,27 +76,28 @@ def project_candidate(
     device: torch.device,
     epochs: int,
     autocast_dtype: torch.dtype | None = None,
+    step_mode: str = "auto",
 ) -> Candidate:
     """The project's path: build_training from a recipe, TensorBatches, train_one_epoch.
 
     ``autocast_dtype`` (None: float32) is what 02_train's ``precision`` parameter chooses; run.py
-    passes what ``precision="auto"`` gives on the device.
+    passes what ``precision="auto"`` gives on the device. ``step_mode`` as in train_one_epoch.
     """
     torch.manual_seed(seed)
+    # Augmentation as 02_train's default parameter has it, so the default run is what is timed.
+    augment = TrainParams().augment or recipe.augment
     train_loader = TensorBatches(
-        data.train_images, data.train_labels, BATCH_SIZE, shuffle=True, seed=seed
+        data.train_images,
+        data.train_labels,
+        BATCH_SIZE,
+        shuffle=True,
+        seed=seed,
+        augment=training_augmentation() if augment else None,
     )
     # ``epochs`` sizes the strong recipe's one-cycle schedule; stepping past it raises.
-    # Augmentation as 02_train's default parameter has it, so the default run is what is timed.
     setup = build_training(
-        recipe,
-        lr=LR,
-        epochs=epochs,
-        steps_per_epoch=len(train_loader),
-        device=device,
-        augment=TrainParams().augment,
+        recipe, lr=LR, epochs=epochs, steps_per_epoch=len(train_loader), device=device
     )
-    train_loader.augment = setup.augment
 
     def run_epoch(epoch: int, max_batches: int | None = None) -> None:
         train_loader.set_epoch(epoch)
@@ -105,6 +108,7 @@ def project_candidate(
             scheduler=setup.scheduler,
             show_progress=False,
             autocast_dtype=autocast_dtype,
+            step_mode=step_mode,
         )
 
     def test_acc() -> float:

@@ -21,16 +21,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from benchmarks.candidates import Candidate
 from mnist_helpers.config import SMALL_RUN_ENV
 from mnist_helpers.data import MNIST_MEAN, MNIST_STD
 from mnist_helpers.drawing_like import digit_to_drawing
 from mnist_helpers.model import MnistCNN, multiply_adds_per_image, prepare_for_device
 from mnist_helpers.paths import ARTIFACTS_ENV
 from mnist_helpers.predict import Predictor
-
-# isort: split
-# Beside this file: benchmarks/ is on sys.path when run.py runs.
-from candidates import Candidate
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ("01_data_exploration", "02_train", "03_evaluate", "04_inference")

@@ -16,11 +16,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision import datasets, transforms
 
+from benchmarks.candidates import BATCH_SIZE, LR, VAL_FRACTION, Candidate, first_batches
 from mnist_helpers.data import MNIST_MEAN, MNIST_STD, prepare_mnist_files, split_indices
-
-# isort: split
-# Beside this file: benchmarks/ is on sys.path when run.py runs.
-from candidates import BATCH_SIZE, LR, VAL_FRACTION, Candidate, first_batches
 
 NAIVE_EVAL_BATCH_SIZE = 1000
 

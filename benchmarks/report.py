@@ -7,15 +7,15 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-# Beside this file: benchmarks/ is on sys.path when run.py runs.
-from candidates import BATCH_SIZE, LR
-from measure import TARGET_ACC, log
+from benchmarks.candidates import BATCH_SIZE, LR
+from benchmarks.measure import TARGET_ACC, log
 
 NAMES = {
     "naive": "naive seed-style loop",
     "baseline": "project, baseline recipe",
     "baseline_bf16": "project, baseline recipe, bf16 autocast forced",
     "baseline_fp32": "project, baseline recipe, fp32 forced",
+    "baseline_eager": "project, baseline recipe, eager step (no CUDA graph)",
     "strong": "project, strong recipe",
 }
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -22,16 +21,8 @@ from typing import Any
 
 import torch
 
-from mnist_helpers.data import load_mnist
-from mnist_helpers.device import autocast_dtype, get_device, precision_label
-from mnist_helpers.model import count_parameters, multiply_adds_per_image
-from mnist_helpers.recipes import RECIPES, Recipe
-
-# As a script, benchmarks/ is already on sys.path; `python -m benchmarks.run` needs it added.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from candidates import Candidate, project_candidate, project_data
-from measure import (
+from benchmarks.candidates import Candidate, project_candidate, project_data
+from benchmarks.measure import (
     load_average,
     log,
     machine_info,
@@ -44,8 +35,8 @@ from measure import (
     training_gflops,
     warm_up,
 )
-from naive import naive_candidate, naive_datasets
-from report import (
+from benchmarks.naive import naive_candidate, naive_datasets
+from benchmarks.report import (
     accuracy_lines,
     epoch_time_lines,
     header_lines,
@@ -55,6 +46,10 @@ from report import (
     widths_lines,
     write_report,
 )
+from mnist_helpers.data import load_mnist
+from mnist_helpers.device import autocast_dtype, get_device, precision_label
+from mnist_helpers.model import count_parameters, multiply_adds_per_image
+from mnist_helpers.recipes import RECIPES, Recipe
 
 ROOT = Path(__file__).resolve().parents[1]
 # (conv channels, hidden units) for --widths; the first is the default model.
@@ -115,6 +110,12 @@ def run_main_benchmark(
         if other_precision is not None:
             name, dtype = other_precision
             paths.insert(2, project_candidate(name, baseline, data, s.seed, device, epochs, dtype))
+        if device.type == "cuda":
+            # What recording the step as a CUDA graph is worth: the same path, run eagerly.
+            eager = project_candidate(
+                "baseline_eager", baseline, data, s.seed, device, epochs, auto_dtype, "eager"
+            )
+            paths.insert(2, eager)
         return paths
 
     log("1. seconds per epoch")

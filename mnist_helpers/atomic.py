@@ -44,7 +44,9 @@ def _write_error(path: Path, error: OSError) -> ArtifactWriteError:
         reason = "permission denied; choose a folder you can write to (-p artifacts_dir ...)"
     else:
         reason = f"{error.strerror or error}"
-    return ArtifactWriteError(f"Could not write {path}: {reason}. The previous file, if any, is kept.")
+    return ArtifactWriteError(
+        f"Could not write {path}: {reason}. The previous file, if any, is kept."
+    )
 
 
 @contextlib.contextmanager
@@ -66,10 +68,13 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
             os.fsync(file.fileno())
         os.replace(temporary, path)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
+        # The folder itself may be the problem (not a folder, gone): clean-up must not mask it.
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
         raise _write_error(path, error) from error
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
         raise
     _fsync_folder(path.parent)
 
@@ -83,7 +88,8 @@ def write_bytes(data: bytes, path: str | os.PathLike[str]) -> Path:
 
 def write_json(data: Any, path: str | os.PathLike[str]) -> Path:
     """Write ``data`` as indented JSON to ``path`` atomically."""
-    text = json.dumps(data, indent=2) + "\n"  # serialise first: a bad value never leaves a temp file
+    # Serialise first: a value JSON cannot hold then never leaves a temporary file behind.
+    text = json.dumps(data, indent=2) + "\n"
     with atomic_write(path, "w") as file:
         file.write(text)
     return Path(path)
@@ -92,7 +98,8 @@ def write_json(data: Any, path: str | os.PathLike[str]) -> Path:
 def remove_stale_temps(folder: str | os.PathLike[str]) -> list[Path]:
     """Delete temporary files that killed writers left in ``folder``; return what was removed.
 
-    Only call this while holding the folder's run lock: a live writer's temporary file looks the same.
+    Only call this while holding the folder's run lock: a live writer's temporary file looks
+    the same.
     """
     folder = Path(folder)
     if not folder.is_dir():

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
 
 import torch
 import torch.nn.functional as F
+
+from mnist_helpers.data import MNIST_MEAN, MNIST_STD
 
 
 def random_affine(
@@ -53,3 +57,11 @@ def affine_grid(theta: torch.Tensor, height: int, width: int) -> torch.Tensor:
         + coefficients[:, :, 2]
     )  # (N, 2, H, W): x and y source coordinates
     return grid.permute(0, 2, 3, 1)
+
+
+def training_augmentation(
+    mean: float = MNIST_MEAN, std: float = MNIST_STD
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``random_affine`` for images normalised with ``mean`` and ``std``: borders stay black."""
+    # Black (pixel 0) in normalised units, so the area moved into view is background, not ink.
+    return partial(random_affine, background=(0.0 - mean) / std)

@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterator
 
 import torch
 
+from mnist_helpers.errors import ParameterError
+
 # Augmentation runs on this many images at a time: enough to make per-call overhead small, few
 # enough that each chunk's grid stays in cache (1,024 ran almost twice as fast as 8,192 on CPU).
 AUGMENT_CHUNK = 1024
@@ -15,7 +17,8 @@ class TensorBatches:
     """Iterate ``(images, labels)`` batches from in-memory tensors, reshuffled each epoch.
 
     The shuffle order depends only on ``seed`` and the epoch number (``set_epoch``), so a
-    resumed run sees the same batches as an uninterrupted one.
+    resumed run sees the same batches as an uninterrupted one. ``augment`` is fixed at
+    construction: a loader's behaviour is visible where it is built.
     """
 
     def __init__(
@@ -29,9 +32,9 @@ class TensorBatches:
         augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
         if len(images) != len(labels):
-            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+            raise ParameterError(f"{len(images)} images but {len(labels)} labels")
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+            raise ParameterError(f"batch_size must be >= 1; got {batch_size}")
         self.images = images  # (N, 1, 28, 28) float32, normalised
         self.labels = labels  # (N,) int64
         self.batch_size = batch_size
@@ -39,8 +42,13 @@ class TensorBatches:
         self.seed = seed
         # Applied to the whole set at the start of each epoch (not per batch): one call per chunk
         # instead of one per step costs far less, and every epoch still sees new random copies.
-        self.augment = augment
+        self._augment = augment
         self.epoch = 0
+
+    @property
+    def augment(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        """The augmentation given at construction (None: none); read-only."""
+        return self._augment
 
     def set_epoch(self, epoch: int) -> None:
         """Choose the epoch whose shuffle order the next iteration uses."""
@@ -52,8 +60,8 @@ class TensorBatches:
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         num = len(self.labels)
         images = self.images
-        if self.augment is not None:
-            images = torch.cat([self.augment(chunk) for chunk in images.split(AUGMENT_CHUNK)])
+        if self._augment is not None:
+            images = torch.cat([self._augment(chunk) for chunk in images.split(AUGMENT_CHUNK)])
         if self.shuffle:
             # The permutation is drawn on the CPU so every device gets the same order.
             generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)

@@ -1,9 +1,29 @@
 // Front end of mnist_helpers.canvas.DigitCanvas (an anywidget ES module).
 // Strokes are drawn here with Pointer Events; Python only hears about a drawing when a stroke ends.
+//
+// Model contract with DigitCanvas in canvas.py. tests/test_canvas.py reads the "contract:" lines
+// and checks them against the widget's synced traits, its message types, the result it publishes,
+// and the model.get / model.set / model.send calls in this file: change both sides together.
+//
+// contract: trait canvas_size python->page  int: side of the square canvas in CSS pixels (fixed)
+// contract: trait drawing_png page->python  PNG data URL of the whole canvas when a stroke ends
+// contract: trait unsure_below both         float in [0, 1]: the threshold control's value
+// contract: trait result python->page       the answer to render (keys and statuses below)
+// contract: message clear both              {type: "clear"}; to Python: Clear was pressed;
+//                                           to the page: wipe the strokes (clear() or another view)
+// contract: result status digit probabilities top message model_input answer
+// contract: status digit unsure not_a_digit blank error
+//
+// result.top is [{digit, probability}] (three, most likely first; empty when blank), model_input a
+// PNG data URL of the 28 x 28 image the model saw ("" when none), answer a counter that changes
+// with every answer, so the page also hears about an answer equal to the last one.
 
-const SIZE = 280; // CSS pixels; the model only ever sees a 28 x 28 version
-const PEN_WIDTH = 20; // about one MNIST stroke (2 to 3 of 28 pixels) at this size
+const PEN_WIDTH_OF_SIDE = 1 / 14; // about one MNIST stroke (2 of 28 pixels)
 const INK = "#111";
+const UNSURE_CANDIDATES = 2; // "unsure between 4 and 9": the top two digits
+// Keys that must reach the threshold control and not JupyterLab, whose command mode would move
+// between cells or collapse the notebook's section on arrow keys.
+const KEY_EVENTS = ["keydown", "keyup", "keypress"];
 
 function element(tag, className, attributes = {}) {
   const node = document.createElement(tag);
@@ -16,10 +36,9 @@ function percent(probability) {
   return `${Math.round(probability * 100)}%`;
 }
 
-function render({ model, el }) {
-  const root = element("div", "dc-root", { "data-testid": "digit-canvas", "data-updates": "0" });
+// ---- DOM -------------------------------------------------------------------------------------
 
-  // Drawing side: the canvas, Clear, and the "unsure" threshold.
+function buildDrawingSide() {
   const pad = element("div", "dc-pad");
   const canvas = element("canvas", "dc-canvas", { "data-testid": "canvas" });
   const controls = element("div", "dc-controls");
@@ -32,13 +51,17 @@ function render({ model, el }) {
     min: "0",
     max: "1",
     step: "0.05",
+    tabindex: "0",
+    "aria-label": "unsure below this top probability",
   });
   const thresholdValue = element("span", "dc-threshold-value");
   thresholdLabel.append("unsure below ", threshold, thresholdValue);
   controls.append(clear, thresholdLabel);
   pad.append(canvas, controls);
+  return { pad, canvas, clear, threshold, thresholdValue };
+}
 
-  // Answer side: digit, status, top-3 bars, and the 28 x 28 image the model saw.
+function buildAnswerSide() {
   const answer = element("div", "dc-answer");
   const headline = element("div", "dc-headline");
   const digit = element("span", "dc-digit", { "data-testid": "digit" });
@@ -57,36 +80,59 @@ function render({ model, el }) {
   caption.textContent = "what the model sees (28 × 28)";
   figure.append(frame, caption);
   answer.append(headline, status, bars, figure);
-  root.append(pad, answer);
-  el.append(root);
+  return { answer, digit, badge, status, bars, modelInput };
+}
 
+function buildDom(el, size) {
+  const root = element("div", "dc-root", { "data-testid": "digit-canvas", "data-updates": "0" });
+  root.style.setProperty("--dc-size", `${size}px`); // canvas.css sizes the canvas from it
+  const drawing = buildDrawingSide();
+  const answerSide = buildAnswerSide();
+  root.append(drawing.pad, answerSide.answer);
+  el.append(root);
+  return { root, ...drawing, ...answerSide };
+}
+
+// ---- drawing context -------------------------------------------------------------------------
+
+function drawingContext(canvas, size) {
   // Back the canvas with device pixels so strokes stay sharp on HiDPI screens.
   const ratio = Math.min(window.devicePixelRatio || 1, 2);
-  canvas.width = Math.round(SIZE * ratio);
-  canvas.height = Math.round(SIZE * ratio);
+  canvas.width = Math.round(size * ratio);
+  canvas.height = Math.round(size * ratio);
   const ctx = canvas.getContext("2d");
   ctx.scale(ratio, ratio);
   ctx.lineCap = "round";
   ctx.lineJoin = "round";
-  ctx.lineWidth = PEN_WIDTH;
+  ctx.lineWidth = size * PEN_WIDTH_OF_SIDE;
   ctx.strokeStyle = INK;
   ctx.fillStyle = INK;
+  return ctx;
+}
 
+function wipe(ctx, size) {
+  ctx.clearRect(0, 0, size, size);
+}
+
+// ---- pen -------------------------------------------------------------------------------------
+
+// Draws strokes with mouse, pen or finger; calls onStrokeEnd() when one ends. Returns a detach.
+function attachPen(canvas, ctx, size, onStrokeEnd) {
   let activePointer = null; // one stroke at a time: a second finger is ignored
   let last = null;
 
   function point(event) {
-    // The canvas may be shrunk by CSS on narrow screens: map back to the 280 x 280 space.
+    // The canvas may be shrunk by CSS on narrow screens: map back to the size x size space.
     const box = canvas.getBoundingClientRect();
     return {
-      x: ((event.clientX - box.left) * SIZE) / box.width,
-      y: ((event.clientY - box.top) * SIZE) / box.height,
+      x: ((event.clientX - box.left) * size) / box.width,
+      y: ((event.clientY - box.top) * size) / box.height,
     };
   }
 
   function dot(p) {
     ctx.beginPath();
-    ctx.arc(p.x, p.y, PEN_WIDTH / 2, 0, 2 * Math.PI);
+    ctx.arc(p.x, p.y, ctx.lineWidth / 2, 0, 2 * Math.PI);
     ctx.fill();
   }
 
@@ -95,14 +141,6 @@ function render({ model, el }) {
     ctx.moveTo(from.x, from.y);
     ctx.lineTo(to.x, to.y);
     ctx.stroke();
-  }
-
-  function send(dataUrl) {
-    // Backbone ignores a value equal to the current one, so only wait for answers that will come.
-    if (dataUrl === model.get("drawing_png")) return;
-    root.dataset.pending = "true";
-    model.set("drawing_png", dataUrl);
-    model.save_changes();
   }
 
   function onDown(event) {
@@ -129,81 +167,140 @@ function render({ model, el }) {
     if (event.pointerId !== activePointer) return;
     activePointer = null;
     last = null;
-    send(canvas.toDataURL("image/png"));
+    onStrokeEnd();
   }
 
-  function wipe() {
-    ctx.clearRect(0, 0, SIZE, SIZE);
-  }
+  const handlers = Object.entries({
+    pointerdown: onDown,
+    pointermove: onMove,
+    pointerup: onEnd,
+    pointercancel: onEnd,
+  });
+  for (const [name, handler] of handlers) canvas.addEventListener(name, handler);
+  return () => {
+    for (const [name, handler] of handlers) canvas.removeEventListener(name, handler);
+  };
+}
 
-  function onClear() {
-    wipe(); // at once, without waiting for the kernel
-    model.send({ type: "clear" });
-  }
+// ---- threshold control -----------------------------------------------------------------------
 
-  function onMessage(message) {
-    if (message && message.type === "clear") wipe(); // Python's clear(), or Clear in another view
-  }
-
-  function showThreshold() {
+// Keeps the range input and model's unsure_below in step. Returns a detach.
+function attachThreshold(model, threshold, thresholdValue) {
+  function show() {
     const value = model.get("unsure_below");
     threshold.value = String(value);
     thresholdValue.textContent = value.toFixed(2);
   }
 
-  function onThresholdInput() {
+  function onInput() {
     thresholdValue.textContent = Number(threshold.value).toFixed(2);
   }
 
-  function onThresholdChange() {
+  function onChange() {
     model.set("unsure_below", Number(threshold.value));
     model.save_changes();
   }
 
-  function showResult() {
-    const result = model.get("result");
-    const known = result.digit !== null && result.digit !== undefined;
-    root.dataset.status = result.status;
-    delete root.dataset.pending;
-    root.dataset.updates = String(Number(root.dataset.updates) + 1);
-    digit.textContent = known ? String(result.digit) : "–";
-    badge.textContent = result.status === "unsure" ? "unsure" : "";
-    status.textContent = result.message;
-    bars.replaceChildren(
-      ...(result.top || []).map(({ digit: d, probability }) => {
-        const row = element("div", "dc-bar-row", { "data-testid": "bar", "data-digit": String(d) });
-        const label = element("span", "dc-bar-label");
-        label.textContent = String(d);
-        const track = element("div", "dc-bar-track");
-        const fill = element("div", "dc-bar-fill");
-        fill.style.width = percent(probability);
-        track.append(fill);
-        const value = element("span", "dc-bar-value");
-        value.textContent = percent(probability);
-        row.append(label, track, value);
-        return row;
-      }),
-    );
-    if (result.model_input) modelInput.src = result.model_input;
-    else modelInput.removeAttribute("src");
+  function keepKey(event) {
+    event.stopPropagation(); // the browser still moves the slider: nothing is prevented
   }
 
-  canvas.addEventListener("pointerdown", onDown);
-  canvas.addEventListener("pointermove", onMove);
-  canvas.addEventListener("pointerup", onEnd);
-  canvas.addEventListener("pointercancel", onEnd);
-  clear.addEventListener("click", onClear);
-  threshold.addEventListener("input", onThresholdInput);
-  threshold.addEventListener("change", onThresholdChange);
-  model.on("change:result", showResult);
-  model.on("change:unsure_below", showThreshold);
+  threshold.addEventListener("input", onInput);
+  threshold.addEventListener("change", onChange);
+  for (const name of KEY_EVENTS) threshold.addEventListener(name, keepKey);
+  model.on("change:unsure_below", show);
+  show();
+  return () => model.off("change:unsure_below", show);
+}
+
+// ---- result ----------------------------------------------------------------------------------
+
+// The big text: the digit, the candidates when unsure, "?" when it is probably not a digit.
+function headlineText(result) {
+  if (result.status === "not_a_digit") return "?";
+  if (result.status === "unsure" && (result.top || []).length > 1) {
+    return result.top
+      .slice(0, UNSURE_CANDIDATES)
+      .map((row) => String(row.digit))
+      .join(" or ");
+  }
+  const known = result.digit !== null && result.digit !== undefined;
+  return known && result.status !== "blank" ? String(result.digit) : "–";
+}
+
+function badgeText(status) {
+  if (status === "unsure") return "unsure";
+  if (status === "not_a_digit") return "not a digit";
+  return "";
+}
+
+function barRow({ digit, probability }) {
+  const row = element("div", "dc-bar-row", { "data-testid": "bar", "data-digit": String(digit) });
+  const label = element("span", "dc-bar-label");
+  label.textContent = String(digit);
+  const track = element("div", "dc-bar-track");
+  const fill = element("div", "dc-bar-fill");
+  fill.style.width = percent(probability);
+  track.append(fill);
+  const value = element("span", "dc-bar-value");
+  value.textContent = percent(probability);
+  row.append(label, track, value);
+  return row;
+}
+
+function renderResult(parts, result) {
+  const { root, digit, badge, status, bars, modelInput } = parts;
+  root.dataset.status = result.status;
+  delete root.dataset.pending;
+  root.dataset.updates = String(Number(root.dataset.updates) + 1);
+  digit.textContent = headlineText(result);
+  badge.textContent = badgeText(result.status);
+  status.textContent = result.message;
+  bars.replaceChildren(...(result.top || []).map(barRow));
+  if (result.model_input) modelInput.src = result.model_input;
+  else modelInput.removeAttribute("src");
+}
+
+// ---- wiring ----------------------------------------------------------------------------------
+
+function render({ model, el }) {
+  const size = model.get("canvas_size");
+  const parts = buildDom(el, size);
+  const ctx = drawingContext(parts.canvas, size);
+
+  function sendDrawing() {
+    const dataUrl = parts.canvas.toDataURL("image/png");
+    // Backbone ignores a value equal to the current one, so only wait for answers that will come.
+    if (dataUrl === model.get("drawing_png")) return;
+    parts.root.dataset.pending = "true";
+    model.set("drawing_png", dataUrl);
+    model.save_changes();
+  }
+
+  function onClear() {
+    wipe(ctx, size); // at once, without waiting for the kernel
+    model.send({ type: "clear" });
+  }
+
+  function onMessage(message) {
+    if (message && message.type === "clear") wipe(ctx, size); // clear(), or Clear in another view
+  }
+
+  function onResult() {
+    renderResult(parts, model.get("result"));
+  }
+
+  const detachPen = attachPen(parts.canvas, ctx, size, sendDrawing);
+  const detachThreshold = attachThreshold(model, parts.threshold, parts.thresholdValue);
+  parts.clear.addEventListener("click", onClear);
+  model.on("change:result", onResult);
   model.on("msg:custom", onMessage);
-  showThreshold();
-  showResult();
+  onResult();
 
   return () => {
-    model.off("change:result", showResult);
-    model.off("change:unsure_below", showThreshold);
+    detachPen();
+    detachThreshold();
+    model.off("change:result", onResult);
     model.off("msg:custom", onMessage);
   };
 }

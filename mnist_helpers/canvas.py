@@ -2,19 +2,19 @@
 
 Strokes stay in the browser (no kernel round trip per pointer move). When a stroke ends, the page
 sends the canvas as a PNG data URL in ``drawing_png``; Python decodes it to RGBA, calls
-``Predictor.predict`` and publishes the answer in ``result``, which the page renders.
+``Predictor.predict`` and publishes the answer in ``result``, which the page renders. The traits and
+messages the two sides share are written down once, at the top of ``canvas.js``.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import copy
 import io
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import anywidget
 import numpy as np
@@ -24,10 +24,15 @@ from PIL import Image, UnidentifiedImageError
 from mnist_helpers.errors import ImageInputError
 from mnist_helpers.image_io import ImageInput
 from mnist_helpers.predict import DEFAULT_UNSURE_BELOW, Prediction, Predictor
+from mnist_helpers.records import PredictionStatus
 
+CANVAS_SIZE = 280  # CSS pixels; the page takes it from the canvas_size trait
 PNG_DATA_URL_PREFIX = "data:image/png;base64,"
 # A 280 x 280 canvas (x2 on HiDPI screens) encodes to tens of KB; anything far larger is not ours.
 MAX_DATA_URL_CHARS = 8_000_000
+CLEAR = "clear"  # the one message type: {"type": "clear"}, in either direction
+MESSAGE_TYPES = (CLEAR,)
+ERROR = "error"  # a status only the canvas publishes: the drawing could not be read
 BLANK_RESULT: dict[str, Any] = {
     "status": "blank",
     "digit": None,
@@ -36,6 +41,8 @@ BLANK_RESULT: dict[str, Any] = {
     "message": "draw a digit first",
     "model_input": "",
 }
+# Every status the page can be sent: the prediction's own, "blank" (nothing drawn) and ERROR.
+STATUSES = tuple(dict.fromkeys((*get_args(PredictionStatus), BLANK_RESULT["status"], ERROR)))
 
 
 def decode_png_data_url(data_url: str) -> np.ndarray:
@@ -53,10 +60,24 @@ def decode_png_data_url(data_url: str) -> np.ndarray:
 
 
 def encode_png_data_url(image: np.ndarray) -> str:
-    """Encode a ``(28, 28)`` array in [0, 1] (ink = 1) as a grey PNG data URL."""
-    pixels = (np.clip(image, 0.0, 1.0) * 255).round().astype(np.uint8)
+    """Encode an image as a PNG data URL: ``(H, W)`` grey in [0, 1] or ``(H, W, 4)`` uint8 RGBA.
+
+    The RGBA form is what the page's ``canvas.toDataURL("image/png")`` sends; the grey form is how
+    the 28 x 28 model input travels back to the page.
+    """
+    array = np.asarray(image)
+    if array.ndim == 3 and array.shape[2] == 4 and array.dtype == np.uint8:
+        picture = Image.fromarray(array, mode="RGBA")
+    elif array.ndim == 2 and np.issubdtype(array.dtype, np.floating):
+        grey = (np.clip(array, 0.0, 1.0) * 255).round().astype(np.uint8)
+        picture = Image.fromarray(grey, mode="L")
+    else:
+        raise ImageInputError(
+            "encode_png_data_url takes an (H, W) float array in [0, 1] or an (H, W, 4) uint8 "
+            f"RGBA array; got shape {array.shape} of {array.dtype}"
+        )
     buffer = io.BytesIO()
-    Image.fromarray(pixels, mode="L").save(buffer, format="PNG")
+    picture.save(buffer, format="PNG")
     return PNG_DATA_URL_PREFIX + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -74,6 +95,7 @@ class DigitCanvas(anywidget.AnyWidget):
     _esm = Path(__file__).parent / "canvas.js"
     _css = Path(__file__).parent / "canvas.css"
 
+    canvas_size = traitlets.Int(CANVAS_SIZE, read_only=True).tag(sync=True)
     drawing_png = traitlets.Unicode("").tag(sync=True)  # set by the page; "" means cleared
     result = traitlets.Dict(BLANK_RESULT).tag(sync=True)  # set by Python, rendered by the page
     unsure_below = traitlets.Float(DEFAULT_UNSURE_BELOW, min=0.0, max=1.0).tag(sync=True)
@@ -83,7 +105,7 @@ class DigitCanvas(anywidget.AnyWidget):
         # changing the caller's predictor.
         self._predictor = copy.copy(predictor)
         self._predictor.unsure_below = unsure_below
-        self._last_image: ImageInput | None = None
+        self._last_drawing: np.ndarray | None = None  # (H, W, 4): relabelled when the slider moves
         self._answers = 0
         super().__init__(unsure_below=unsure_below)
         self.on_msg(self._on_message)
@@ -96,13 +118,17 @@ class DigitCanvas(anywidget.AnyWidget):
         return cls(Predictor.from_checkpoint(path, **kw), unsure_below=unsure_below)
 
     def predict_image(self, image: ImageInput) -> Prediction:
-        """Predict ``image`` (RGBA array, path, PIL) exactly like a drawing, and show the answer."""
-        return self._predict_and_show(image)
+        """This canvas's answer for ``image`` (array, path, PIL), without showing it in the widget.
+
+        The widget shows only answers to what was drawn on it, so a call from another cell never
+        appears there.
+        """
+        return self._predictor.predict(image)
 
     def clear(self) -> None:
         """Wipe the drawing in every view of this canvas and show the blank state."""
-        self.send({"type": "clear"})
-        self._last_image = None
+        self.send({"type": CLEAR})
+        self._last_drawing = None
         # Forget the last drawing, so drawing the very same image again still reaches Python.
         self.drawing_png = ""
         self._show(BLANK_RESULT)
@@ -112,40 +138,36 @@ class DigitCanvas(anywidget.AnyWidget):
         self._answers += 1
         self.result = {**result, "answer": self._answers}
 
-    def _show_error(self, error: Exception) -> None:
-        self._show({**BLANK_RESULT, "status": "error", "message": f"error: {error}"})
-
-    def _predict_and_show(self, image: ImageInput) -> Prediction:
-        """The one path for drawings and Python callers: predict, then publish to the page."""
+    def _answer_drawing(self, rgba: np.ndarray) -> None:
+        """Predict a drawing from the page and publish the answer, or the error, to the page."""
         try:
-            prediction = self._predictor.predict(image)
+            prediction = self._predictor.predict(rgba)
         except Exception as error:
-            self._show_error(error)
-            raise
-        self._last_image = image
+            # An exception here would only reach the kernel log; the page must say what went wrong.
+            self._show({**BLANK_RESULT, "status": ERROR, "message": f"error: {error}"})
+            return
+        self._last_drawing = rgba
         self._show(prediction_to_result(prediction))
-        return prediction
 
     @traitlets.observe("drawing_png")
     def _on_drawing(self, change: dict[str, Any]) -> None:
         if not change["new"]:
             return  # set by clear(), which shows the blank state itself
         try:
-            self._predict_and_show(decode_png_data_url(change["new"]))
-        except Exception as error:
-            # An exception here would only reach the kernel log; the page must say what went wrong.
-            self._show_error(error)
+            rgba = decode_png_data_url(change["new"])
+        except ImageInputError as error:
+            self._show({**BLANK_RESULT, "status": ERROR, "message": f"error: {error}"})
+            return
+        self._answer_drawing(rgba)
 
     def _on_message(self, _: DigitCanvas, content: dict[str, Any], buffers: list[bytes]) -> None:
-        # The page's Clear button arrives as a message: the trait may already be "" after
-        # predict_image, and setting a trait to its current value would never reach Python.
-        if content.get("type") == "clear":
+        # The page's Clear button arrives as a message: the trait may already be "", and setting
+        # a trait to its current value would never reach Python.
+        if content.get("type") == CLEAR:
             self.clear()
 
     @traitlets.observe("unsure_below")
     def _on_threshold(self, change: dict[str, Any]) -> None:
         self._predictor.unsure_below = change["new"]
-        if self._last_image is not None:
-            # _predict_and_show already shows any error in the widget.
-            with contextlib.suppress(Exception):
-                self._predict_and_show(self._last_image)
+        if self._last_drawing is not None:
+            self._answer_drawing(self._last_drawing)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
+import math
 import os
 import pickle
 import platform
-import tempfile
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,9 +14,12 @@ from typing import Any
 import torch
 
 from mnist_helpers import __version__
+from mnist_helpers.atomic import atomic_write, write_json
 from mnist_helpers.data import CLASS_NAMES, MNIST_MEAN, MNIST_STD
-from mnist_helpers.errors import CheckpointError
-from mnist_helpers.model import MnistCNN, prepare_for_device
+from mnist_helpers.errors import CheckpointError, ParameterError
+from mnist_helpers.file_checks import regular_file_problem
+from mnist_helpers.model import MnistCNN, check_model_args, prepare_for_device
+from mnist_helpers.run_folder import BEST_CHECKPOINT, HISTORY_FILE, LAST_CHECKPOINT
 
 FORMAT_VERSION = 1
 TRAINING_ONLY_KEYS = ("optimizer_state", "scheduler_state", "rng_state", "history")
@@ -46,10 +49,14 @@ def make_checkpoint(
     history: list[dict[str, Any]] | None = None,
     params: Mapping[str, Any] | None = None,
     seed: int | None = None,
+    run_id: str | None = None,
     mean: float = MNIST_MEAN,
     std: float = MNIST_STD,
 ) -> dict[str, Any]:
-    """Gather everything needed to rebuild, evaluate or resume ``model`` into one dict."""
+    """Gather everything needed to rebuild, evaluate or resume ``model`` into one dict.
+
+    ``run_id`` names the training run (kept across resumes), so files of two runs are told apart.
+    """
     # Contiguous CPU copies: portable to any device and to plain torch users.
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     return {
@@ -64,6 +71,7 @@ def make_checkpoint(
         "history": list(history or []),
         "params": dict(params or {}),
         "seed": seed,
+        "run_id": run_id,
         "optimizer_state": None if optimizer is None else optimizer.state_dict(),
         "scheduler_state": None if scheduler is None else scheduler.state_dict(),
         "rng_state": torch.get_rng_state(),
@@ -72,41 +80,63 @@ def make_checkpoint(
 
 
 def save_checkpoint(checkpoint: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
-    """Write ``checkpoint`` to ``path`` atomically: a temporary file in the same folder, renamed."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp creates owner-only files; give the checkpoint the usual permissions.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        with os.fdopen(handle, "wb") as file:
-            torch.save(dict(checkpoint), file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(
-            temporary, path
-        )  # atomic on POSIX and Windows: readers see old or new, never half
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``checkpoint`` to ``path`` atomically: readers see the old file or the new one."""
+    with atomic_write(path, "wb") as file:
+        torch.save(dict(checkpoint), file)
+    return Path(path)
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a checkpoint safely (no code from the file runs) and check that it is one of ours."""
     path = Path(path)
-    if not path.is_file():
+    # Checked before any open(): a FIFO would block and /dev/zero would never end.
+    problem = regular_file_problem(path)
+    if problem == "no such file":
         raise CheckpointError(
             f"No checkpoint at {path}. Train first (run notebooks/02_train.ipynb or `make run`), "
             "or pass the path of an existing .pt file."
+        )
+    if problem is not None:
+        raise CheckpointError(
+            f"{path} {problem}; pass the path of a .pt checkpoint file{_inside(path)}."
+        )
+    with open(path, "rb") as file:
+        head = file.read(16)
+    if not head:
+        raise CheckpointError(
+            f"{path} is empty (0 bytes): a save or copy was cut short. Re-run "
+            "notebooks/02_train.ipynb, or copy the file again."
+        )
+    if _looks_like_onnx(path, head):
+        raise CheckpointError(
+            f"{path} looks like an ONNX model (the file `export` writes), not a PyTorch "
+            "checkpoint. predict and export read the .pt checkpoint written by training "
+            "(artifacts/checkpoints/best.pt); run the .onnx file with onnxruntime instead."
         )
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for damaged files; all mean "unreadable"
         raise _load_error(path, error) from None
     return validate_checkpoint(checkpoint, path)
+
+
+def _inside(folder: Path) -> str:
+    """A hint naming a checkpoint inside ``folder``, when it holds one."""
+    for candidate in (folder / "best.pt", folder / "checkpoints" / "best.pt"):
+        if candidate.is_file():
+            return f" such as {candidate}"
+    return ""
+
+
+def _looks_like_onnx(path: Path, head: bytes) -> bool:
+    """True for an ONNX protobuf: torch checkpoints are zip files (or old-style pickles)."""
+    if head.startswith(b"PK") or head.startswith(b"\x80"):
+        return False
+    if path.suffix.lower() == ".onnx":
+        return True
+    # An ONNX ModelProto starts with field 1 (ir_version, a small varint), then a string field
+    # such as producer_name (field 2) or the graph (field 7).
+    return len(head) >= 3 and head[0] == 0x08 and head[1] < 0x80 and head[2] in (0x12, 0x1A, 0x3A)
 
 
 def _load_error(path: Path, error: Exception) -> CheckpointError:
@@ -124,16 +154,23 @@ def _load_error(path: Path, error: Exception) -> CheckpointError:
             f"({reason[:200]}). Only load checkpoints you trust, and re-save this one "
             "with mnist_helpers.checkpoint.save_checkpoint."
         )
-    first_line = text.splitlines()[0][:200] if text else ""
+    # torch's own first line advises weights_only=False, which would run any code in the file;
+    # quote only the reason the unpickler gives.
+    _, _, after = text.partition("WeightsUnpickler error:")
+    lines = [line.strip() for line in (after or text).splitlines() if line.strip()]
+    lines = [line for line in lines if "weights_only" not in line]
+    detail = f"{type(error).__name__}: {lines[0][:200]}" if lines else type(error).__name__
     return CheckpointError(
         f"{path} is not a readable PyTorch checkpoint; it may be truncated or not a .pt file "
-        f"({type(error).__name__}: {first_line}). Re-run notebooks/02_train.ipynb to write a "
-        "fresh one."
+        f"({detail}). Re-run notebooks/02_train.ipynb to write a fresh one."
     )
 
 
 def validate_checkpoint(checkpoint: Any, path: Path | str = "<checkpoint>") -> dict[str, Any]:
-    """Check the structure of a loaded checkpoint; raise CheckpointError saying what is wrong."""
+    """Check the structure of a loaded checkpoint; raise CheckpointError saying what is wrong.
+
+    The model arguments are checked against the model's limits here, before any layer exists.
+    """
     if not isinstance(checkpoint, dict):
         raise CheckpointError(
             f"{path} holds a {type(checkpoint).__name__}, not a checkpoint dict of this project."
@@ -155,15 +192,48 @@ def validate_checkpoint(checkpoint: Any, path: Path | str = "<checkpoint>") -> d
             f"{path} has checkpoint format {version!r}; this mnist_helpers reads format "
             f"{FORMAT_VERSION} and older. Upgrade the package (pip install -U -e .)."
         )
+    _checked_model_args(checkpoint, path)
+    state = checkpoint["model_state"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path} is damaged: its model_state is not a dict of tensors.")
+    norm = checkpoint["normalization"]
+    if not (
+        isinstance(norm, dict)
+        and all(isinstance(norm.get(key), (int, float)) for key in ("mean", "std"))
+        and math.isfinite(norm["mean"])
+        and math.isfinite(norm["std"])
+        and norm["std"] > 0
+    ):
+        raise CheckpointError(
+            f"{path} is damaged: normalization must hold a finite mean and a positive std; "
+            f"got {norm!r}."
+        )
     return checkpoint
+
+
+def _checked_model_args(checkpoint: Mapping[str, Any], path: Path | str) -> dict[str, Any]:
+    """The checkpoint's model arguments, checked against the model's limits (nothing allocated)."""
+    args = checkpoint["model_args"]
+    if not isinstance(args, Mapping):
+        raise CheckpointError(
+            f"{path} is damaged: model_args is a {type(args).__name__}, not a dict."
+        )
+    try:
+        return check_model_args(args)
+    except ParameterError as error:
+        raise CheckpointError(
+            f"{path} describes a model this package refuses to build: {error}. "
+            "Use a checkpoint written by this project's training."
+        ) from None
 
 
 def model_from_checkpoint(
     checkpoint: Mapping[str, Any], device: torch.device | str = "cpu"
 ) -> MnistCNN:
     """Rebuild the model described by ``checkpoint`` and load its weights, in eval mode."""
+    args = _checked_model_args(checkpoint, "the checkpoint")
     try:
-        model = MnistCNN(**checkpoint["model_args"])
+        model = MnistCNN(**args)
         model.load_state_dict(checkpoint["model_state"])
     except (TypeError, ValueError, RuntimeError) as error:
         raise CheckpointError(
@@ -197,9 +267,29 @@ def checkpoint_summary(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def best_epoch_of(history: list[dict[str, Any]]) -> int | None:
+    """The first epoch with the highest validation accuracy (the one ``best.pt`` holds)."""
+    best = None
+    for record in history:
+        if best is None or record["val_acc"] > best["val_acc"]:
+            best = record
+    return None if best is None else int(best["epoch"])
+
+
+def new_run_id() -> str:
+    """A fresh name for a training run."""
+    return secrets.token_hex(8)
+
+
 class CheckpointKeeper:
-    """Epoch-end callback: writes ``last.pt`` every epoch, ``best.pt`` when validation accuracy
-    improves, and the history as JSON, so an interrupted run loses at most the epoch in progress."""
+    """Epoch-end callback that keeps a run folder's files: ``checkpoints/last.pt`` every epoch,
+    ``checkpoints/best.pt`` when validation accuracy improves, and ``history.json``.
+
+    It writes only inside ``folder``, so an interrupted run loses at most the epoch in progress.
+    ``last.pt`` is written first and is the record of what finished: it names the best epoch, so
+    if a stop falls between the writes, ``best.pt`` is re-made from it when the run resumes
+    (``run_folder.RunFolder.continue_from``), and ``history.json`` is rewritten from it.
+    """
 
     def __init__(
         self,
@@ -212,37 +302,45 @@ class CheckpointKeeper:
         seed: int | None = None,
         history: list[dict[str, Any]] | None = None,
         best_val_acc: float = -1.0,
+        resumed_from: Mapping[str, Any] | None = None,
     ) -> None:
         self.folder = Path(folder)
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
         self.params, self.seed = dict(params or {}), seed
+        self.run_id = new_run_id()
+        if resumed_from is not None:
+            history = list(resumed_from.get("history") or [])
+            self.run_id = resumed_from.get("run_id") or self.run_id
         self.history = list(history or [])
-        self.best_val_acc = best_val_acc
+        self.best_epoch = best_epoch_of(self.history)
+        best_in_history = max((r["val_acc"] for r in self.history), default=-1.0)
+        self.best_val_acc = max(best_val_acc, best_in_history)
 
     @property
     def best_path(self) -> Path:
         """Checkpoint with the best validation accuracy so far."""
-        return self.folder / "best.pt"
+        return self.folder / BEST_CHECKPOINT
 
     @property
     def last_path(self) -> Path:
         """Checkpoint of the latest finished epoch (for resuming)."""
-        return self.folder / "last.pt"
+        return self.folder / LAST_CHECKPOINT
 
     @property
     def history_path(self) -> Path:
         """History of all finished epochs, as JSON."""
-        return self.folder.parent / "history.json"
+        return self.folder / HISTORY_FILE
 
     def __call__(self, record: dict[str, Any]) -> None:
         self.history.append(record)
         improved = record["val_acc"] > self.best_val_acc
         if improved:
-            self.best_val_acc = record["val_acc"]
+            self.best_val_acc, self.best_epoch = record["val_acc"], int(record["epoch"])
         metrics = {
             "val_acc": record["val_acc"],
             "val_loss": record["val_loss"],
             "best_val_acc": self.best_val_acc,
+            "best_epoch": self.best_epoch,
         }
         checkpoint = make_checkpoint(
             self.model,
@@ -253,18 +351,13 @@ class CheckpointKeeper:
             history=self.history,
             params=self.params,
             seed=self.seed,
+            run_id=self.run_id,
         )
+        # Order matters: last.pt first (it holds the epoch's full record), then best.pt (a copy
+        # of it when this epoch improved), then history.json. A stop between two writes leaves
+        # files that a resume repairs from last.pt alone.
         save_checkpoint(checkpoint, self.last_path)
         if improved:
             save_checkpoint(checkpoint, self.best_path)
         write_json(self.history, self.history_path)
 
-
-def write_json(data: Any, path: str | os.PathLike[str]) -> Path:
-    """Write ``data`` as indented JSON atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(temporary, path)
-    return path

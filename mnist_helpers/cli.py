@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from mnist_helpers.errors import MnistHelpersError
+from mnist_helpers.file_checks import regular_file_problem
 
 DEFAULT_CHECKPOINT = "checkpoints/best.pt"
 DEFAULT_ONNX = "model/mnist_cnn.onnx"
@@ -20,8 +24,47 @@ def _default_checkpoint() -> Path:
     return artifacts_dir() / DEFAULT_CHECKPOINT
 
 
+MAX_TOP = 10  # there are ten digits
+
+
 def _error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
+
+
+def top_count(text: str) -> int:
+    """argparse type for ``--top``: a whole number from 1 to 10."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 1 <= value <= MAX_TOP:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 1 to {MAX_TOP} (there are ten digits); got {text!r}"
+        )
+    return value
+
+
+def probability(text: str) -> float:
+    """argparse type for ``--unsure-below``: a number from 0 to 1 (NaN refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:  # also False for NaN
+        raise argparse.ArgumentTypeError(
+            f"must be a probability from 0 to 1, such as 0.6; got {text!r}"
+        )
+    return value
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    """True when two paths name one file (through symlinks, ``..`` or hard links)."""
+    if first.resolve() == second.resolve():
+        return True
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them does not exist
+        return False
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -77,9 +120,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     from mnist_helpers.paths import artifacts_dir, display_path
 
     onnx_path = args.onnx or artifacts_dir() / DEFAULT_ONNX
+    checkpoint_path = args.checkpoint or _default_checkpoint()
+    if _same_file(onnx_path, checkpoint_path):
+        _error(
+            f"--onnx {onnx_path} is the checkpoint being exported ({checkpoint_path}); writing "
+            f"there would replace it. Choose another output, such as artifacts/{DEFAULT_ONNX}"
+        )
+        return 2
     try:
         require_export_extra()  # all three up front: no file is written that cannot be verified
-        checkpoint = load_checkpoint(args.checkpoint or _default_checkpoint())
+        checkpoint = load_checkpoint(checkpoint_path)
         onnx_path = export_onnx(checkpoint, onnx_path)
         report = verify_onnx(onnx_path, checkpoint)
     except (MnistHelpersError, OSError) as error:  # OSError: the output folder is not writable
@@ -108,10 +158,20 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
     folder = artifacts_dir(args.artifacts)
     metrics_path = folder / "metrics.json"
-    if not metrics_path.is_file():
+    problem = regular_file_problem(metrics_path)
+    if problem == "no such file":
         _error(f"no metrics at {metrics_path}: run `make run` first")
         return 1
-    metrics = json.loads(metrics_path.read_text())
+    try:
+        if problem is not None:
+            raise ValueError(problem)
+        metrics = _read_metrics(metrics_path)
+    except (ValueError, OSError) as error:  # JSONDecodeError and UnicodeDecodeError included
+        _error(
+            f"{metrics_path} cannot be read as the metrics of a run ({error}); "
+            "run `make run` (or notebooks/03_evaluate.ipynb) again to rewrite it"
+        )
+        return 1
     print(
         f"test accuracy {metrics['acc']:.2%} on {metrics['num_images']:,} images "
         f"(loss {metrics['loss']:.4f}, epoch {metrics['epoch']})"
@@ -121,8 +181,25 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_metrics(path: Path) -> dict[str, Any]:
+    """``metrics.json`` checked for the fields summary prints; ValueError names a bad one."""
+    metrics = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(metrics, dict):
+        raise ValueError(f"it holds a JSON {type(metrics).__name__}, not an object")
+    expected = {"acc": float, "loss": float, "num_images": int, "epoch": int}
+    for key, kind in expected.items():
+        value = metrics.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{key!r} is missing or not a number")
+        if kind is int and value != int(value):
+            raise ValueError(f"{key!r} is not a whole number")
+    return metrics
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for all commands."""
+    from mnist_helpers.predict import DEFAULT_UNSURE_BELOW
+
     parser = argparse.ArgumentParser(
         prog="python -m mnist_helpers",
         description="Use the trained MNIST model from the command line.",
@@ -142,12 +219,14 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"checkpoint to use (default: artifacts/{DEFAULT_CHECKPOINT})",
     )
     predict.add_argument("--json", action="store_true", help="print one JSON object per image")
-    predict.add_argument("--top", type=int, default=3, help="how many top digits to show (3)")
+    predict.add_argument(
+        "--top", type=top_count, default=3, help="how many top digits to show, 1 to 10 (3)"
+    )
     predict.add_argument(
         "--unsure-below",
-        type=float,
-        default=0.6,
-        help="label answers under this probability as unsure (0.6)",
+        type=probability,
+        default=DEFAULT_UNSURE_BELOW,
+        help=f"label answers under this probability as unsure ({DEFAULT_UNSURE_BELOW})",
     )
     predict.set_defaults(handler=cmd_predict)
 
@@ -173,7 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=cmd_export)
 
     summary = commands.add_parser("summary", help="show the metrics and files of the last run")
-    summary.add_argument("--artifacts", default="artifacts", help="artifacts folder (artifacts)")
+    summary.add_argument(
+        "--artifacts", default=None, help="artifacts folder ($MNIST_ARTIFACTS_DIR, else artifacts)"
+    )
     summary.set_defaults(handler=cmd_summary)
     return parser
 

@@ -1,22 +1,39 @@
 """The notebooks' parameters, validated in one place before any data is loaded.
 
 Each notebook's ``parameters`` cell holds plain literals (papermill overrides them); the
-notebook then builds one of these dataclasses, which checks every value and names the parameter
-at fault.
+notebook then builds one of these dataclasses with ``from_notebook(globals())``, which refuses
+parameter names the notebook does not take, applies the environment overrides it prints, and
+checks every value, naming the parameter at fault. The dataclasses' defaults are the one source
+of the training defaults; other modules read them from here (``TrainParams.batch_size``).
 """
 
 from __future__ import annotations
 
 import math
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
 
+from mnist_helpers import notebook_params
 from mnist_helpers.device import DEVICE_CHOICES, PRECISION_CHOICES, get_device
 from mnist_helpers.errors import ParameterError
+from mnist_helpers.loaders import EVAL_BATCH_SIZE, SMALL_RUN_EVAL, SMALL_RUN_TRAIN
+from mnist_helpers.paths import ARTIFACTS_ENV, resolve_project_path
+from mnist_helpers.predict import DEFAULT_UNSURE_BELOW
+from mnist_helpers.recipes import RECIPES as RECIPE_TABLE
+from mnist_helpers.run_folder import BEST_CHECKPOINT
 
 SMALL_RUN_ENV = "MNIST_SMALL_RUN"
-RECIPES = ("baseline", "strong")
+RECIPES = tuple(RECIPE_TABLE)
+MNIST_TRAIN_IMAGES = 60_000
+# The shuffle seeds each epoch with ``seed * 1_000_003 + epoch``; below 2**32 that stays far
+# inside torch's 64-bit seed range (and NumPy's seeds are 32-bit anyway).
+SEED_MAX = 2**32 - 1
+# Parameters an environment variable may set when the notebook was not given them explicitly.
+ENVIRONMENT_OVERRIDES = {"small_run": SMALL_RUN_ENV, "artifacts_dir": ARTIFACTS_ENV}
+
+ParamsT = TypeVar("ParamsT", bound="CommonParams")
 
 
 def _is_int(value: Any) -> bool:
@@ -57,13 +74,26 @@ def _check_path(name: str, value: Any) -> str:
     return value
 
 
-def _env_small_run() -> bool:
-    return os.environ.get(SMALL_RUN_ENV, "").strip().lower() in {"1", "true", "yes"}
+def _check_split(val_fraction: float, batch_size: int, small_run: bool) -> None:
+    """Refuse a ``val_fraction`` that leaves less than one batch for training or validation."""
+    num_val = round(MNIST_TRAIN_IMAGES * val_fraction)  # as data.split_indices cuts
+    num_train = MNIST_TRAIN_IMAGES - num_val
+    if small_run:
+        num_train, num_val = min(num_train, SMALL_RUN_TRAIN), min(num_val, SMALL_RUN_EVAL)
+    if min(num_train, num_val) < batch_size:
+        raise ParameterError(
+            f"val_fraction={val_fraction} leaves {num_train:,} training and {num_val:,} "
+            f"validation images; each side needs at least one batch ({batch_size}). "
+            f"Choose a val_fraction between {batch_size / MNIST_TRAIN_IMAGES:.4f} and "
+            f"{1 - batch_size / MNIST_TRAIN_IMAGES:.4f}."
+        )
 
 
 @dataclass(frozen=True)
 class CommonParams:
     """Parameters every notebook shares."""
+
+    NOTEBOOK: ClassVar[str] = ""
 
     seed: int = 42
     device: str = "auto"
@@ -71,25 +101,60 @@ class CommonParams:
     small_run: bool = False
 
     def __post_init__(self) -> None:
-        _check_int("seed", self.seed, minimum=0, maximum=2**63 - 1)
+        _check_int("seed", self.seed, minimum=0, maximum=SEED_MAX)
         if not isinstance(self.device, str):
             raise ParameterError(f"device must be one of {DEVICE_CHOICES}; got {self.device!r}")
         get_device(self.device)  # raises ParameterError naming the device when it is absent
         _check_path("artifacts_dir", self.artifacts_dir)
-        # The environment switch lets CI run the committed notebooks (nbval) quickly.
-        object.__setattr__(
-            self, "small_run", _check_bool("small_run", self.small_run) or _env_small_run()
-        )
+        _check_bool("small_run", self.small_run)
 
     def as_dict(self) -> dict[str, Any]:
         """The parameters as a plain dict, for logs and checkpoints."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
+    @property
+    def artifacts(self) -> Path:
+        """``artifacts_dir`` as an absolute path (relative paths start at the project root)."""
+        return resolve_project_path(self.artifacts_dir)
+
+    @classmethod
+    def from_notebook(
+        cls: type[ParamsT],
+        namespace: Mapping[str, Any],
+        *,
+        environ: Mapping[str, str] | None = None,
+    ) -> ParamsT:
+        """The notebook's parameters from its globals: ``Params.from_notebook(globals())``.
+
+        Refuses a name papermill injected that no notebook takes (a typo such as ``epoch``),
+        listing the known ones; notes a name that belongs to another notebook. An environment
+        override (``MNIST_SMALL_RUN``, ``MNIST_ARTIFACTS_DIR``) applies only to a parameter that
+        was not given explicitly, and a line says so; an explicit value always wins.
+        """
+        given = notebook_params.injected_parameter_names(namespace)
+        own = [f.name for f in fields(cls)]
+        others = {
+            f.name: other.NOTEBOOK
+            for other in reversed(NOTEBOOK_PARAMS)
+            if other is not cls
+            for f in fields(other)
+        }
+        notes = notebook_params.check_parameter_names(given, own, others, cls.NOTEBOOK)
+        values = {name: namespace[name] for name in own if name in namespace}
+        overrides, env_notes = notebook_params.environment_overrides(
+            ENVIRONMENT_OVERRIDES, given, environ
+        )
+        params = cls(**{**values, **overrides})
+        for note in notes + env_notes:
+            print(note)
+        return params
+
 
 @dataclass(frozen=True)
 class TrainParams(CommonParams):
-    """Parameters of ``02_train``: the seed recipe's defaults."""
+    """Parameters of ``02_train``: the default recipe's defaults."""
 
+    NOTEBOOK: ClassVar[str] = "02_train"
     epochs: int = 5
     lr: float = 0.001
     batch_size: int = 64
@@ -106,7 +171,7 @@ class TrainParams(CommonParams):
         object.__setattr__(
             self, "lr", _check_float("lr", self.lr, low=0.0, high=10.0, allowed="> 0 and < 10")
         )
-        _check_int("batch_size", self.batch_size, minimum=1, maximum=60_000)
+        _check_int("batch_size", self.batch_size, minimum=1, maximum=MNIST_TRAIN_IMAGES)
         object.__setattr__(
             self,
             "val_fraction",
@@ -114,6 +179,7 @@ class TrainParams(CommonParams):
                 "val_fraction", self.val_fraction, low=0.0, high=1.0, allowed="> 0 and < 1"
             ),
         )
+        _check_split(self.val_fraction, self.batch_size, self.small_run)
         _check_choice("recipe", self.recipe, RECIPES)
         _check_bool("augment", self.augment)
         _check_bool("deterministic", self.deterministic)
@@ -126,22 +192,24 @@ class TrainParams(CommonParams):
 class EvaluateParams(CommonParams):
     """Parameters of ``03_evaluate``."""
 
-    checkpoint: str = "checkpoints/best.pt"
-    batch_size: int = 500
+    NOTEBOOK: ClassVar[str] = "03_evaluate"
+    checkpoint: str = BEST_CHECKPOINT.as_posix()
+    batch_size: int = EVAL_BATCH_SIZE
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_path("checkpoint", self.checkpoint)
-        _check_int("batch_size", self.batch_size, minimum=1, maximum=60_000)
+        _check_int("batch_size", self.batch_size, minimum=1, maximum=MNIST_TRAIN_IMAGES)
 
 
 @dataclass(frozen=True)
 class InferenceParams(CommonParams):
     """Parameters of ``04_inference``."""
 
-    checkpoint: str = "checkpoints/best.pt"
+    NOTEBOOK: ClassVar[str] = "04_inference"
+    checkpoint: str = BEST_CHECKPOINT.as_posix()
     image_path: str = ""
-    unsure_below: float = 0.6
+    unsure_below: float = DEFAULT_UNSURE_BELOW
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -161,7 +229,8 @@ class InferenceParams(CommonParams):
 class ExploreParams(CommonParams):
     """Parameters of ``01_data_exploration``."""
 
-    val_fraction: float = 0.15
+    NOTEBOOK: ClassVar[str] = "01_data_exploration"
+    val_fraction: float = TrainParams.val_fraction  # the split 02_train uses
     samples_per_class: int = 8
 
     def __post_init__(self) -> None:
@@ -173,4 +242,14 @@ class ExploreParams(CommonParams):
                 "val_fraction", self.val_fraction, low=0.0, high=1.0, allowed="> 0 and < 1"
             ),
         )
+        _check_split(self.val_fraction, 1, self.small_run)
         _check_int("samples_per_class", self.samples_per_class, minimum=1, maximum=50)
+
+
+# Every notebook's parameters, in pipeline order: the names ``from_notebook`` accepts.
+NOTEBOOK_PARAMS: tuple[type[CommonParams], ...] = (
+    ExploreParams,
+    TrainParams,
+    EvaluateParams,
+    InferenceParams,
+)

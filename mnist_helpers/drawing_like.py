@@ -6,6 +6,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from mnist_helpers.errors import ParameterError
+
+# The four ways a drawing reaches the model: ink on paper, light on dark, dark or light strokes on a
+# transparent canvas.
+STYLES = ("dark_on_light", "light_on_dark", "transparent", "transparent_light")
+
 
 def digit_to_drawing(
     digit: torch.Tensor | np.ndarray,
@@ -22,8 +28,9 @@ def digit_to_drawing(
         scale: how much to enlarge the digit (5 to 10 mimics a canvas).
         offset: (down, right) pixels to move the digit away from the canvas centre.
         thickness: > 0 thickens strokes by that many pixels, < 0 thins them.
-        style: ``"dark_on_light"`` (ink on paper, RGB uint8), ``"light_on_dark"`` (grey uint8) or
-            ``"transparent"`` (black strokes on a transparent canvas, RGBA uint8).
+        style: ``"dark_on_light"`` (ink on paper, RGB uint8), ``"light_on_dark"`` (grey uint8),
+            ``"transparent"`` (black strokes on a transparent canvas, RGBA uint8) or
+            ``"transparent_light"`` (white strokes on a transparent canvas, RGBA uint8).
     """
     ink = torch.as_tensor(np.asarray(digit), dtype=torch.float32)[None, None] / 255.0
     side = max(1, round(28 * scale))
@@ -50,16 +57,17 @@ def digit_to_drawing(
         return pixels
     if style == "dark_on_light":
         return np.repeat((255 - pixels)[..., None], 3, axis=2)
-    if style == "transparent":
+    if style in ("transparent", "transparent_light"):
         rgba = np.zeros((canvas_side, canvas_side, 4), dtype=np.uint8)
-        rgba[..., 3] = pixels  # black strokes whose opacity is the ink
+        rgba[..., :3] = 255 if style == "transparent_light" else 0
+        rgba[..., 3] = pixels  # strokes whose opacity is the ink
         return rgba
-    raise ValueError(f"style must be dark_on_light, light_on_dark or transparent; got {style!r}")
+    raise ParameterError(f"style must be one of {STYLES}; got {style!r}")
 
 
 def random_drawing(digit: torch.Tensor | np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One drawing-like version of an MNIST digit: enlarged 5-10 times, moved off centre, strokes
-    thinner or thicker, as ink on paper, light on dark, or strokes on a transparent canvas."""
+    thinner or thicker, in one of the four STYLES."""
     scale = rng.uniform(5, 10)
     return digit_to_drawing(
         digit,
@@ -67,5 +75,5 @@ def random_drawing(digit: torch.Tensor | np.ndarray, rng: np.random.Generator) -
         canvas_side=int(28 * scale) + 120,
         offset=(int(rng.integers(-50, 51)), int(rng.integers(-50, 51))),
         thickness=int(rng.choice([-2, 0, 0, 2, 4])),
-        style=("dark_on_light", "light_on_dark", "transparent")[int(rng.integers(3))],
+        style=STYLES[int(rng.integers(len(STYLES)))],
     )

@@ -30,4 +30,16 @@ class MissingExtraError(MnistHelpersError, ImportError):
 
 
 class ArtifactWriteError(MnistHelpersError, OSError):
-    """A file the project writes (checkpoint, JSON, export) could not be written; the old one is kept."""
+    """A file the project writes (checkpoint, JSON, export) could not be written; old one kept."""
+
+
+class ExportError(MnistHelpersError, ValueError):
+    """An ONNX file was not exported by this project (its metadata is missing)."""
+
+
+class RunFolderBusyError(ParameterError):
+    """Another training run holds the artifacts folder: two runs would mix their files."""
+
+
+class ResumeError(ParameterError):
+    """A checkpoint cannot be resumed with the parameters given (they would change the run)."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
@@ -18,9 +17,10 @@ from typing import Any
 import torch
 
 from mnist_helpers import __version__
+from mnist_helpers.atomic import atomic_write
 from mnist_helpers.checkpoint import load_checkpoint, model_from_checkpoint, validate_checkpoint
 from mnist_helpers.data import load_mnist, normalize_images
-from mnist_helpers.errors import ImageInputError, MissingExtraError
+from mnist_helpers.errors import ExportError, MissingExtraError, ParameterError
 from mnist_helpers.model import IMAGE_SIDE, MnistCNN
 
 EXPORT_MODULES = ("onnx", "onnxscript", "onnxruntime")
@@ -81,7 +81,7 @@ def read_onnx_metadata(onnx_path: str | os.PathLike[str]) -> dict[str, Any]:
     }
     missing = [key for key in REQUIRED_METADATA if key not in props]
     if missing:
-        raise ValueError(f"{onnx_path} was not exported by mnist_helpers: no metadata {missing}")
+        raise ExportError(f"{onnx_path} was not exported by mnist_helpers: no metadata {missing}")
     return {
         "normalization": {
             "mean": float(props["normalization_mean"]),
@@ -123,17 +123,11 @@ def export_onnx(checkpoint: Checkpoint, onnx_path: str | os.PathLike[str]) -> Pa
 
 
 def _save_atomically(program: Any, path: Path) -> Path:
-    """Save an ``ONNXProgram`` beside ``path`` under a temporary name, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        program.save(str(temporary), external_data=False)  # weights inside: one self-contained file
-        with open(temporary, "rb") as file:
-            os.fsync(file.fileno())
-        os.replace(temporary, path)  # readers see the old file or the new one, never half of one
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    """Save an ``ONNXProgram`` to ``path`` through the project's one atomic writer."""
+    with atomic_write(path, "wb") as file:
+        # ONNXProgram.save takes a path, not a file object: it writes the temporary file that
+        # atomic_write has opened, which is then synced and renamed into place.
+        program.save(file.name, external_data=False)  # weights inside: one self-contained file
     return path
 
 
@@ -161,7 +155,7 @@ def verify_onnx(
         images = normalize_images(load_mnist(train=False).images, norm["mean"], norm["std"])
     shape = tuple(images.shape)
     if len(shape) != 4 or shape[1:] != (1, IMAGE_SIDE, IMAGE_SIDE) or shape[0] == 0:
-        raise ImageInputError(
+        raise ParameterError(
             f"verify_onnx needs normalised images of shape (N, 1, 28, 28), N >= 1; got {shape}"
         )
     model = model_from_checkpoint(checkpoint, "cpu")  # as PyTorch users run it: channels_last

@@ -9,77 +9,169 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from mnist_helpers.errors import ImageInputError
+from mnist_helpers.file_checks import regular_file_problem
 
-ImageInput = str | os.PathLike | Image.Image | np.ndarray | Any
+if TYPE_CHECKING:
+    import torch
+
+# A torch tensor is accepted too (read by duck typing below, so this module never imports torch).
+ImageInput: TypeAlias = "str | os.PathLike[str] | Image.Image | np.ndarray | torch.Tensor"
 # Larger inputs are reduced first, so a huge photo never becomes a huge float array.
 MAX_WORKING_SIDE = 1024
-# Refuse outright beyond this (about 10,000 x 10,000): decoding alone would need gigabytes.
-MAX_PIXELS = 100_000_000
+# Refuse images with more pixels than this, read from the file's header before any decoding.
+# Decoding holds up to 4 bytes a pixel; conversions then work in bands (see _shrink), so an
+# accepted image needs under 6 bytes a pixel (under 400 MB) whatever its shape or bit depth.
+MAX_PIXELS = 64_000_000
+RESIZE_ADVICE = "resize it below 64,000,000 pixels (8,000 x 8,000) first"
+# Large images are reduced in bands of about this many pixels (see _shrink).
+BAND_PIXELS = 4_000_000
+_WORKING_MODES = ("L", "LA", "RGB", "RGBA", "I", "F")  # modes PIL's reduce averages correctly
+_COLOUR_MODES = ("CMYK", "YCbCr", "LAB", "HSV")  # read as RGB
+# EXIF orientation values and how to turn the (H, W[, C]) array upright.
+_EXIF_ORIENTATION = 0x0112
+_UPRIGHT = {
+    2: lambda a: a[:, ::-1],  # mirrored
+    3: lambda a: a[::-1, ::-1],  # upside down
+    4: lambda a: a[::-1],  # mirrored vertically
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: np.rot90(a, -1),  # camera held rotated 90 degrees
+    7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+def check_pixel_count(width: int, height: int, what: str = "the image") -> None:
+    """Refuse an image of more than MAX_PIXELS pixels before it is decoded or converted."""
+    if width * height > MAX_PIXELS:
+        raise ImageInputError(
+            f"{what}: {width:,} x {height:,} = {width * height:,} pixels is too large; "
+            f"{RESIZE_ADVICE}"
+        )
 
 
 def _open_path(path: Path) -> Image.Image:
-    if not path.exists():
-        raise ImageInputError(f"{path}: no such file")
-    if path.is_dir():
-        raise ImageInputError(f"{path}: is a folder, not an image file")
+    # Checked before open(): a FIFO would block and /dev/zero would never end.
+    problem = regular_file_problem(path)
+    if problem is not None:
+        raise ImageInputError(f"{path}: {problem}")
     if path.stat().st_size == 0:
         raise ImageInputError(f"{path}: the file is empty")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(path)
-            if image.width * image.height > MAX_PIXELS:
-                raise ImageInputError(
-                    f"{path}: {image.width} x {image.height} pixels is too large; "
-                    "resize it below 10,000 x 10,000 first"
-                )
-            image.draft("L", (MAX_WORKING_SIDE, MAX_WORKING_SIDE))  # cheap JPEG downscale on decode
-            image.load()
+            # PIL warns from 89 million pixels; the size check below refuses those itself.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)  # reads the header only: size and mode, no pixels yet
+        check_pixel_count(image.width, image.height, str(path))
+        image.draft("L", (MAX_WORKING_SIDE, MAX_WORKING_SIDE))  # cheap JPEG downscale on decode
+        image.load()
     except ImageInputError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except Image.DecompressionBombError:
+        # Past twice PIL's own limit, Image.open refuses before the size check above can run.
         raise ImageInputError(
-            f"{path}: the image is too large to decode safely; resize it below 9,000 x 9,000 first"
+            f"{path}: too large to open; PIL refuses it as a possible decompression bomb (over "
+            f"{2 * (Image.MAX_IMAGE_PIXELS or 0):,} pixels); {RESIZE_ADVICE}"
         ) from None
     except UnidentifiedImageError:
         raise ImageInputError(f"{path}: not an image file PIL can read (PNG, JPEG, ...)") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageInputError(f"{path}: the image file is damaged or truncated ({error})") from None
-    return ImageOps.exif_transpose(image)
-
-
-def _reduce_pil(image: Image.Image) -> Image.Image:
-    factor = max(image.size) // MAX_WORKING_SIDE
-    if factor >= 2:
-        image = image.reduce(factor)  # box filter: memory-light and anti-aliased
     return image
+
+
+def _working_mode(mode: str) -> str:
+    """The mode an image is converted to before it is averaged (palette indices cannot be)."""
+    if mode in ("P", "PA") or mode not in _WORKING_MODES + _COLOUR_MODES + ("1",):
+        return "RGBA"
+    return {"1": "L"}.get(mode, "RGB" if mode in _COLOUR_MODES else mode)
+
+
+def _shrink(image: Image.Image, mode: str) -> Image.Image:
+    """``image`` in ``mode``, box-reduced so its longer side is about MAX_WORKING_SIDE.
+
+    Large images go through in bands of rows: a mode conversion, and the premultiplied copy
+    that PIL's reduce makes of RGBA and LA images, then cost one band of memory, not a whole
+    second image.
+    """
+    factor = max(image.size) // MAX_WORKING_SIDE
+    if factor < 2:
+        return image if image.mode == mode else image.convert(mode)
+    width, height = image.size
+    reduced = Image.new(mode, (-(-width // factor), -(-height // factor)))
+    band = factor * max(1, BAND_PIXELS // (width * factor))  # whole blocks: same as one reduce
+    for top in range(0, height, band):
+        strip = image.crop((0, top, width, min(height, top + band)))
+        if strip.mode != mode:
+            strip = strip.convert(mode)
+        reduced.paste(strip.reduce(factor), (0, top // factor))
+    return reduced
+
+
+def _shrink_16bit(image: Image.Image) -> np.ndarray:
+    """A 16-bit grey image as floats in [0, 1], block-averaged band by band.
+
+    PIL cannot reduce 16-bit grey, so NumPy averages it; bands keep the uint16 copy small.
+    """
+    width, height = image.size
+    factor = _array_factor(height, width)
+    if factor < 2 or height < factor or width < factor:
+        return _reduce_array(np.asarray(image)).astype(np.float32) / 65535.0
+    usable = (height // factor) * factor  # as _reduce_array: a last partial block is dropped
+    band = factor * max(1, BAND_PIXELS // (width * factor))
+    parts = [
+        _block_mean(np.asarray(image.crop((0, top, width, min(usable, top + band)))), factor)
+        for top in range(0, usable, band)
+    ]
+    return np.concatenate(parts) / np.float32(65535.0)
 
 
 def _pil_to_array(image: Image.Image) -> np.ndarray:
     if image.width == 0 or image.height == 0:
         raise ImageInputError("the image has no pixels")
-    if image.mode in ("P", "PA"):
-        image = image.convert("RGBA")
-    elif image.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
-        image = image.convert("RGB")
-    elif image.mode == "1":
-        image = image.convert("L")
-    if image.mode not in ("L", "LA", "RGB", "RGBA", "I", "I;16", "I;16B", "I;16L", "F"):
-        image = image.convert("RGBA")
-    image = _reduce_pil(image) if image.mode in ("L", "LA", "RGB", "RGBA") else image
+    check_pixel_count(image.width, image.height)
+    if image.mode.startswith("I;16"):
+        return _shrink_16bit(image)
+    image = _shrink(image, _working_mode(image.mode))
     array = np.asarray(image)
-    if image.mode.startswith("I"):
-        # 16-bit grey (PNG mode I;16 or I): scale by the format's range.
-        return _reduce_array(array.astype(np.float32) / 65535.0)
+    if image.mode == "I":
+        # 32-bit integer grey (some 16-bit PNGs and TIFFs): scale by the 16-bit range.
+        return array.astype(np.float32) / 65535.0
     if image.mode == "F":
         return array_to_float(array)
     return array.astype(np.float32) / 255.0
+
+
+def _file_to_array(path: Path) -> np.ndarray:
+    """Decode an image file (size checked first) and turn it upright as its EXIF data says."""
+    image = _open_path(path)
+    try:
+        orientation = image.getexif().get(_EXIF_ORIENTATION)
+    except Exception:  # a damaged EXIF block only loses the rotation
+        orientation = None
+    array = _pil_to_array(image)
+    upright = _UPRIGHT.get(orientation) if isinstance(orientation, int) else None
+    # Applied to the reduced array: rotating the full-size image would copy it.
+    return array if upright is None else np.ascontiguousarray(upright(array))
+
+
+def _array_factor(height: int, width: int) -> int:
+    """The block size that brings the longer side to at most MAX_WORKING_SIDE."""
+    return -(-max(height, width) // MAX_WORKING_SIDE)
+
+
+def _block_mean(array: np.ndarray, factor: int) -> np.ndarray:
+    """Average ``factor`` x ``factor`` blocks of (H, W[, C]); a partial last block is dropped."""
+    height, width = (array.shape[0] // factor) * factor, (array.shape[1] // factor) * factor
+    trimmed = array[:height, :width]
+    shape = (height // factor, factor, width // factor, factor) + array.shape[2:]
+    accumulator = np.float64 if array.dtype == np.float64 else np.float32
+    return trimmed.reshape(shape).mean(axis=(1, 3), dtype=accumulator)
 
 
 def _reduce_array(array: np.ndarray) -> np.ndarray:
@@ -88,17 +180,13 @@ def _reduce_array(array: np.ndarray) -> np.ndarray:
     Works on the original dtype (the mean is accumulated in float32), so a huge uint8 array is never
     copied whole to float.
     """
-    factor = -(-max(array.shape[:2]) // MAX_WORKING_SIDE)
+    factor = _array_factor(*array.shape[:2])
     if factor < 2:
         return array
-    height, width = (array.shape[0] // factor) * factor, (array.shape[1] // factor) * factor
-    if height == 0 or width == 0:
+    if array.shape[0] < factor or array.shape[1] < factor:
         # Extremely thin image: subsample instead of averaging.
         return array[::factor, ::factor]
-    trimmed = array[:height, :width]
-    shape = (height // factor, factor, width // factor, factor) + array.shape[2:]
-    accumulator = np.float64 if array.dtype == np.float64 else np.float32
-    return trimmed.reshape(shape).mean(axis=(1, 3), dtype=accumulator)
+    return _block_mean(array, factor)
 
 
 def array_to_float(array: np.ndarray) -> np.ndarray:
@@ -117,8 +205,7 @@ def array_to_float(array: np.ndarray) -> np.ndarray:
         raise ImageInputError(f"the image array is empty (shape {array.shape})")
     if array.shape[0] * array.shape[1] > MAX_PIXELS:
         raise ImageInputError(
-            f"an image of shape {array.shape} is too large; downscale it below "
-            f"{MAX_PIXELS:,} pixels first"
+            f"an image array of shape {array.shape} is too large; {RESIZE_ADVICE}"
         )
     if array.dtype == np.bool_:
         return _reduce_array(array.astype(np.uint8)).astype(np.float32)
@@ -142,7 +229,7 @@ def array_to_float(array: np.ndarray) -> np.ndarray:
 def to_float_array(image: ImageInput) -> np.ndarray:
     """Read ``image`` into a float32 array in [0, 1], shaped (H, W) or (H, W, C)."""
     if isinstance(image, (str, os.PathLike)):
-        return _pil_to_array(_open_path(Path(image)))
+        return _file_to_array(Path(image))
     if isinstance(image, (bytes, bytearray)):
         raise ImageInputError("pass a file path, a PIL image or an array, not raw bytes")
     if isinstance(image, Image.Image):

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 import torch
 
+from mnist_helpers.augment import training_augmentation
 from mnist_helpers.batches import TensorBatches
 from mnist_helpers.data import MNIST_MEAN, MNIST_STD, load_mnist, normalize_images, split_indices
+from mnist_helpers.errors import ParameterError
 
 # Sizes used by the small-run switch: enough to learn something, fast enough for CI.
 SMALL_RUN_TRAIN = 4096
@@ -31,11 +33,17 @@ def make_train_val_loaders(
     val_fraction: float,
     seed: int,
     device: torch.device,
+    augment: bool,
     small_run: bool = False,
     mean: float = MNIST_MEAN,
     std: float = MNIST_STD,
 ) -> TrainValLoaders:
-    """Split the 60,000 training images by ``seed`` and build the two loaders on ``device``."""
+    """Split the 60,000 training images by ``seed`` and build the two loaders on ``device``.
+
+    ``augment`` gives the training loader ``training_augmentation``; validation never augments.
+    """
+    if not isinstance(augment, bool):
+        raise ParameterError(f"augment must be True or False; got {augment!r}")
     train = load_mnist(train=True)
     train_indices, val_indices = split_indices(len(train), val_fraction, seed)
     if small_run:
@@ -48,6 +56,7 @@ def make_train_val_loaders(
             batch_size,
             shuffle=True,
             seed=seed,
+            augment=training_augmentation(mean, std) if augment else None,
         ),
         val_loader=TensorBatches(
             images[val_indices].to(device), train.labels[val_indices].to(device), EVAL_BATCH_SIZE

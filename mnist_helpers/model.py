@@ -3,13 +3,99 @@
 from __future__ import annotations
 
 import copy
+import numbers
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
+from mnist_helpers.errors import ParameterError
+
 IMAGE_SIDE = 28
 NUM_CLASSES = 10
+# Limits on the construction arguments, checked before any layer is allocated, so a checkpoint
+# that claims a giant model is refused instead of filling memory. The recipes use widths up to
+# 128 and about 0.1 million parameters; these leave a wide margin.
+MAX_CONV_BLOCKS = 4  # each block halves the side: 28 -> 14 -> 7 -> 3 -> 1
+MAX_CONV_WIDTH = 1024
+MAX_HIDDEN_UNITS = 8192
+MAX_PARAMETERS = 50_000_000  # 200 MB of float32 weights
+MODEL_ARG_NAMES = ("conv_channels", "hidden_units", "dropout", "batch_norm", "convs_per_block")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def parameters_for(config: Mapping[str, Any]) -> int:
+    """Trainable parameters of the model ``config`` describes, by arithmetic (nothing allocated)."""
+    batch_norm = bool(config.get("batch_norm", False))
+    convs_per_block = int(config.get("convs_per_block", 1))
+    total, in_channels = 0, 1
+    for out_channels in config["conv_channels"]:
+        for _ in range(convs_per_block):
+            total += in_channels * out_channels * 9  # 3 x 3 kernels
+            total += 2 * out_channels if batch_norm else out_channels  # BN scale+shift, or bias
+            in_channels = out_channels
+    side = IMAGE_SIDE // 2 ** len(config["conv_channels"])
+    hidden = int(config["hidden_units"])
+    return total + (in_channels * side * side + 1) * hidden + (hidden + 1) * NUM_CLASSES
+
+
+def check_model_args(args: Mapping[str, Any]) -> dict[str, Any]:
+    """Check MnistCNN's construction arguments against their types and limits; return them plain.
+
+    Raises ParameterError before anything is allocated, so it is safe on untrusted checkpoints.
+    """
+    unknown = sorted(set(args) - set(MODEL_ARG_NAMES))
+    if unknown:
+        raise ParameterError(f"unknown model arguments {unknown}; known: {list(MODEL_ARG_NAMES)}")
+    config = {
+        "conv_channels": args.get("conv_channels", (16, 32, 64)),
+        "hidden_units": args.get("hidden_units", 128),
+        "dropout": args.get("dropout", 0.0),
+        "batch_norm": args.get("batch_norm", False),
+        "convs_per_block": args.get("convs_per_block", 1),
+    }
+    channels = config["conv_channels"]
+    if (
+        not isinstance(channels, (list, tuple))
+        or not 1 <= len(channels) <= MAX_CONV_BLOCKS
+        or not all(_is_int(c) and 1 <= c <= MAX_CONV_WIDTH for c in channels)
+    ):
+        raise ParameterError(
+            f"conv_channels must hold 1 to {MAX_CONV_BLOCKS} widths, each from 1 to "
+            f"{MAX_CONV_WIDTH}; got {channels!r}"
+        )
+    hidden = config["hidden_units"]
+    if not _is_int(hidden) or not 1 <= hidden <= MAX_HIDDEN_UNITS:
+        raise ParameterError(
+            f"hidden_units must be an integer from 1 to {MAX_HIDDEN_UNITS:,}; got {hidden!r}"
+        )
+    dropout = config["dropout"]
+    if not isinstance(dropout, numbers.Real) or isinstance(dropout, bool) or not 0 <= dropout < 1:
+        raise ParameterError(f"dropout must be a number in [0, 1); got {dropout!r}")
+    if not isinstance(config["batch_norm"], (bool, np.bool_)):
+        raise ParameterError(f"batch_norm must be True or False; got {config['batch_norm']!r}")
+    blocks = config["convs_per_block"]
+    if not _is_int(blocks) or not 1 <= blocks <= 3:
+        raise ParameterError(f"convs_per_block must be 1, 2 or 3; got {blocks!r}")
+    config = {
+        "conv_channels": [int(c) for c in channels],
+        "hidden_units": int(hidden),
+        "dropout": float(dropout),
+        "batch_norm": bool(config["batch_norm"]),
+        "convs_per_block": int(blocks),
+    }
+    count = parameters_for(config)
+    if count > MAX_PARAMETERS:
+        raise ParameterError(
+            f"these model arguments describe {count:,} parameters, more than the limit of "
+            f"{MAX_PARAMETERS:,}; use narrower layers or more conv blocks"
+        )
+    return config
 
 
 class MnistCNN(nn.Module):
@@ -33,19 +119,19 @@ class MnistCNN(nn.Module):
         convs_per_block: int = 1,
     ) -> None:
         super().__init__()
-        conv_channels = tuple(int(c) for c in conv_channels)
-        if not conv_channels or any(c < 1 for c in conv_channels) or len(conv_channels) > 4:
-            raise ValueError(f"conv_channels must hold 1 to 4 positive widths; got {conv_channels}")
-        if not 1 <= int(convs_per_block) <= 3:
-            raise ValueError(f"convs_per_block must be 1, 2 or 3; got {convs_per_block}")
         # Recorded so that a checkpoint can rebuild exactly this model.
-        self.config: dict[str, Any] = {
-            "conv_channels": list(conv_channels),
-            "hidden_units": int(hidden_units),
-            "dropout": float(dropout),
-            "batch_norm": bool(batch_norm),
-            "convs_per_block": int(convs_per_block),
-        }
+        self.config: dict[str, Any] = check_model_args(
+            {
+                "conv_channels": tuple(conv_channels),
+                "hidden_units": hidden_units,
+                "dropout": dropout,
+                "batch_norm": batch_norm,
+                "convs_per_block": convs_per_block,
+            }
+        )
+        conv_channels = tuple(self.config["conv_channels"])
+        hidden_units, dropout = self.config["hidden_units"], self.config["dropout"]
+        batch_norm, convs_per_block = self.config["batch_norm"], self.config["convs_per_block"]
         layers: list[nn.Module] = []
         in_channels = 1
         for out_channels in conv_channels:

@@ -26,9 +26,12 @@ def resolve_project_path(path: str | os.PathLike[str]) -> Path:
     return path if path.is_absolute() else project_root() / path
 
 
-def artifacts_dir(requested: str | os.PathLike[str] = "artifacts") -> Path:
-    """The artifacts folder: ``$MNIST_ARTIFACTS_DIR`` if set (tests use it), else ``requested``."""
-    return resolve_project_path(os.environ.get(ARTIFACTS_ENV) or requested)
+def artifacts_dir(requested: str | os.PathLike[str] | None = None) -> Path:
+    """The artifacts folder: ``requested`` if given, else ``$MNIST_ARTIFACTS_DIR``, else artifacts.
+
+    An explicit folder always wins over the environment variable.
+    """
+    return resolve_project_path(requested or os.environ.get(ARTIFACTS_ENV) or "artifacts")
 
 
 def data_dir() -> Path:

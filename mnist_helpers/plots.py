@@ -15,10 +15,13 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from mnist_helpers.calibration import CONFIDENCE_BINS, bin_edges
+
 # One consistent look: the same colours and panel helpers in every figure.
 GREYS = "gray"
 ACCENT = "#1f77b4"
 WARN = "#d62728"
+GREY_BARS = "#7f7f7f"
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -55,7 +58,9 @@ def plot_class_balance(train_labels: torch.Tensor, test_labels: torch.Tensor) ->
     ax.set_xlabel("digit")
     ax.set_ylabel("number of images")
     ax.set_title("Class balance")
-    ax.legend()
+    # Headroom above the tallest bar and the legend in it, so no bar is hidden.
+    ax.set_ylim(0, 1.25 * max(train_counts.max(), test_counts.max()))
+    ax.legend(loc="upper center", ncol=2, frameon=False)
     return fig
 
 
@@ -84,14 +89,30 @@ def plot_mean_images(images: torch.Tensor, labels: torch.Tensor) -> Figure:
     return fig
 
 
-def plot_pixel_histogram(images: torch.Tensor) -> Figure:
-    """Histogram of pixel values (log scale): mostly black background, some white ink."""
-    fig = _figure(7, 3)
-    ax = fig.add_subplot()
-    ax.hist(images.flatten().numpy(), bins=64, color=ACCENT, log=True)
-    ax.set_xlabel("pixel value (0 = black, 255 = white)")
-    ax.set_ylabel("number of pixels (log)")
-    ax.set_title("Pixel values of the training images")
+def plot_pixel_histogram(images: torch.Tensor, mean: float, std: float) -> Figure:
+    """Pixel values of uint8 ``images`` before and after normalisation (log counts): the same
+    shape on a new scale. One bar per grey level, so no value is binned away."""
+    counts = torch.bincount(images.flatten().long(), minlength=256).double().numpy()  # (256,)
+    scaled = np.arange(256) / 255.0
+    normalised = (scaled - mean) / std
+    total = counts.sum()
+    centre = (counts * normalised).sum() / total
+    spread = np.sqrt((counts * (normalised - centre) ** 2).sum() / total)
+    fig = _figure(10, 3)
+    raw_ax, norm_ax = fig.subplots(1, 2, sharey=True)
+    raw_ax.bar(scaled, counts, width=1 / 255, color=GREY_BARS, log=True)
+    raw_ax.set_xlabel("pixel / 255 (0 = black, 1 = white)")
+    raw_ax.set_title("Scaled to [0, 1]")
+    norm_ax.bar(normalised, counts, width=1 / (255 * std), color=ACCENT, log=True)
+    norm_ax.axvline(centre, color=WARN, label=f"mean {round(centre, 2) + 0.0:.2f}")
+    norm_ax.axvspan(
+        centre - spread, centre + spread, color=WARN, alpha=0.12, label=f"mean ± std ({spread:.2f})"
+    )
+    norm_ax.set_xlabel(f"(pixel / 255 - {mean}) / {std}")
+    norm_ax.set_title("Normalised: what the model reads")
+    norm_ax.legend(frameon=False)
+    raw_ax.set_ylabel("number of pixels (log)")
+    fig.suptitle("Pixel values of the training images")
     return fig
 
 
@@ -146,13 +167,16 @@ def plot_per_class_scores(report: Sequence[dict[str, Any]]) -> Figure:
     digits = np.arange(len(report))
     for offset, key in zip((-0.25, 0.0, 0.25), ("precision", "recall", "f1"), strict=True):
         ax.bar(digits + offset, [100 * r[key] for r in report], width=0.25, label=key)
-    lowest = min(100 * min(r["precision"], r["recall"]) for r in report)
-    ax.set_ylim(max(0.0, lowest - 1.0), 100.2)
+    lowest = min(100 * min(r["precision"], r["recall"], r["f1"]) for r in report)
+    bottom = max(0.0, np.floor(lowest - 1.0))
+    # Zoomed in: the axis starts at ``bottom``, not 0, and says so, so short bars are not misread.
+    ax.set_ylim(bottom, 100.0 + 0.25 * (100.0 - bottom))
+    ax.set_yticks([t for t in ax.get_yticks() if bottom <= t <= 100])
     ax.set_xticks(digits)
     ax.set_xlabel("digit")
-    ax.set_ylabel("score (%)")
-    ax.set_title("Per-class precision, recall and F1 (test set)")
-    ax.legend(ncol=3, loc="lower right")
+    ax.set_ylabel(f"score (%), axis from {bottom:g}")
+    ax.set_title(f"Per-class precision, recall and F1 (test set; y axis starts at {bottom:g} %)")
+    ax.legend(ncol=3, loc="upper center", frameon=False)
     return fig
 
 
@@ -174,11 +198,13 @@ def plot_image_gallery(
     return fig
 
 
-def plot_confidence_histogram(confidence: torch.Tensor, correct: torch.Tensor) -> Figure:
-    """Top-class probability for right and for wrong predictions."""
+def plot_confidence_histogram(
+    confidence: torch.Tensor, correct: torch.Tensor, num_bins: int = CONFIDENCE_BINS
+) -> Figure:
+    """Top-class probability for right and for wrong predictions, in ``num_bins`` equal bins."""
     fig = _figure(7, 3.2)
     ax = fig.add_subplot()
-    bins = np.linspace(0, 1, 41)
+    bins = bin_edges(num_bins).numpy()
     ax.hist(confidence[correct].numpy(), bins=bins, log=True, alpha=0.7, label="right")
     ax.hist(confidence[~correct].numpy(), bins=bins, log=True, alpha=0.7, color=WARN, label="wrong")
     ax.set_xlabel("probability of the predicted digit")
@@ -188,20 +214,30 @@ def plot_confidence_histogram(confidence: torch.Tensor, correct: torch.Tensor) -
     return fig
 
 
-def plot_probabilities(
-    probabilities: Sequence[float], title: str = "Class probabilities"
-) -> Figure:
-    """Bar chart of the ten class probabilities, the top one highlighted."""
-    probs = np.asarray(probabilities, dtype=float)
-    fig = _figure(5, 2.6)
-    ax = fig.add_subplot()
-    colours = [WARN if i == probs.argmax() else ACCENT for i in range(len(probs))]
-    ax.bar(range(len(probs)), probs, color=colours)
-    ax.set_xticks(range(len(probs)))
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("digit")
-    ax.set_ylabel("probability")
-    ax.set_title(title)
+def plot_probabilities(logits: Sequence[float], title: str = "Logits and probabilities") -> Figure:
+    """The ten logits and their softmax on a log scale, so the small probabilities show too."""
+    scores = np.asarray(logits, dtype=float)
+    shifted = scores - scores.max()
+    log10_probs = (shifted - np.log(np.exp(shifted).sum())) / np.log(10)
+    floor = max(-12.0, np.floor(log10_probs.min()) - 1)
+    fig = _figure(10, 2.8)
+    logit_ax, prob_ax = fig.subplots(1, 2)
+    colours = [WARN if i == scores.argmax() else ACCENT for i in range(len(scores))]
+    logit_ax.bar(range(len(scores)), scores, color=colours)
+    logit_ax.axhline(0, color="black", linewidth=0.6)
+    logit_ax.set_ylabel("logit (raw score)")
+    logit_ax.set_title("Logits")
+    # Bars start at the floor, so a probability of 1e-9 is a short bar, not an invisible one.
+    prob_ax.bar(range(len(scores)), log10_probs - floor, bottom=floor, color=colours)
+    prob_ax.set_ylim(floor, 0.5)
+    prob_ax.set_yticks(range(int(floor), 1, max(1, int(-floor) // 6)))
+    prob_ax.set_yticklabels([f"1e{t}" for t in prob_ax.get_yticks().astype(int)])
+    prob_ax.set_ylabel("probability (log scale)")
+    prob_ax.set_title("Softmax probabilities")
+    for ax in (logit_ax, prob_ax):
+        ax.set_xticks(range(len(scores)))
+        ax.set_xlabel("digit")
+    fig.suptitle(title)
     return fig
 
 
@@ -217,22 +253,34 @@ def plot_filters(weight: torch.Tensor, title: str = "First-layer filters") -> Fi
         ax.set_xticks([])
         ax.set_yticks([])
         if index < len(kernels):
-            ax.imshow(kernels[index].numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit)
+            image = ax.imshow(kernels[index].numpy(), cmap=GREYS, vmin=-limit, vmax=limit)
         else:
             ax.axis("off")
-    fig.suptitle(f"{title} (red positive, blue negative)")
+    fig.colorbar(image, ax=list(axes), shrink=0.8, label="weight")
+    fig.suptitle(f"{title} (light = positive weight, dark = negative, one shared scale)")
     return fig
 
 
-def plot_feature_maps(maps: Sequence[tuple[str, torch.Tensor]], per_layer: int = 8) -> Figure:
-    """The first ``per_layer`` channels of each ``(name, (C, H, W))`` activation."""
-    fig = _figure(per_layer * 1.0, len(maps) * 1.15)
-    axes = np.atleast_2d(fig.subplots(len(maps), per_layer))
-    for row, (name, activation) in enumerate(maps):
-        for column in range(per_layer):
-            _image_panel(axes[row, column], activation[column].cpu())
-        axes[row, 0].set_ylabel(f"{name}\n{tuple(activation.shape)}", fontsize=8)
-    fig.suptitle("Feature maps of one digit through the network")
+def plot_feature_maps(
+    image: torch.Tensor, maps: Sequence[tuple[str, torch.Tensor]], per_layer: int = 8
+) -> Figure:
+    """The input digit, then the first ``per_layer`` channels of each ``(name, (C, H, W))``
+    activation; each row on one shared scale (black = 0), with its colour bar."""
+    fig = _figure(per_layer * 1.0 + 2.6, (len(maps) + 1) * 1.15)
+    grid = fig.add_gridspec(len(maps) + 1, per_layer + 1)
+    input_ax = fig.add_subplot(grid[0, 0])
+    _image_panel(input_ax, np.asarray(image.detach().cpu()).reshape(28, 28), "input")
+    for row, (name, activation) in enumerate(maps, start=1):
+        shown = activation[:per_layer].detach().float().cpu()
+        top = max(shown.max().item(), 1e-6)
+        axes = [fig.add_subplot(grid[row, column]) for column in range(per_layer)]
+        for ax, channel in zip(axes, shown, strict=False):
+            picture = ax.imshow(channel.numpy(), cmap=GREYS, vmin=0, vmax=top)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[0].set_ylabel(f"{name}\n{tuple(activation.shape)}", fontsize=8)
+        fig.colorbar(picture, ax=axes, shrink=0.9, pad=0.01)
+    fig.suptitle("One digit through the network: the first channels after each block")
     return fig
 
 

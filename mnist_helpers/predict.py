@@ -1,8 +1,15 @@
-"""Predictions for single images, shared by the widget, the notebooks and the command line."""
+"""Predictions for single images, shared by the widget, the notebooks and the command line.
+
+Each answer has a status. ``"digit"``: the model is sure enough of one digit. ``"unsure"``: it
+hesitates, mostly between two digits. ``"not_a_digit"``: its probability is spread over the digits
+with none of them strong, which is how a model trained with generated non-digits answers anything
+that is not a digit (see ``outlier_exposure``). ``"blank"``: nothing was drawn.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,20 +17,50 @@ import numpy as np
 import torch
 
 from mnist_helpers.checkpoint import load_checkpoint, model_from_checkpoint
-from mnist_helpers.errors import BlankImageError
+from mnist_helpers.errors import BlankImageError, ParameterError
 from mnist_helpers.image_io import ImageInput
 from mnist_helpers.model import MnistCNN
 from mnist_helpers.preprocess import preprocess_steps
 
+DIGIT, UNSURE, NOT_A_DIGIT, BLANK = "digit", "unsure", "not_a_digit", "blank"
+STATUSES = (DIGIT, UNSURE, NOT_A_DIGIT, BLANK)
+# Under this top probability the answer is "unsure" (or "not_a_digit", below).
 DEFAULT_UNSURE_BELOW = 0.6
+# Under this top probability, with the two best digits together under TWO_DIGITS_AT_LEAST, the
+# answer is "not_a_digit": the model spreads its belief instead of weighing two digits.
+# Chosen with benchmarks/not_a_digit.py: about 80 % of generated non-digits fall below, under 1 %
+# of MNIST test digits do.
+DEFAULT_NOT_A_DIGIT_BELOW = 0.5
+TWO_DIGITS_AT_LEAST = 0.9
+
+
+def read_status(
+    probabilities: Sequence[float],
+    *,
+    unsure_below: float = DEFAULT_UNSURE_BELOW,
+    not_a_digit_below: float = DEFAULT_NOT_A_DIGIT_BELOW,
+) -> str:
+    """``"digit"``, ``"unsure"`` or ``"not_a_digit"`` for ten digit probabilities."""
+    first, second = sorted(probabilities, reverse=True)[:2]
+    if first < not_a_digit_below and first + second < TWO_DIGITS_AT_LEAST:
+        return NOT_A_DIGIT
+    if first < unsure_below:
+        return UNSURE
+    return DIGIT
+
+
+def _check_threshold(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ParameterError(f"{name} must be a probability between 0 and 1; got {value!r}")
+    return float(value)
 
 
 @dataclass
 class Prediction:
     """The answer for one image.
 
-    ``status`` is ``"ok"``, ``"unsure"`` (top probability under the threshold) or ``"blank"``
-    (nothing drawn: ``digit`` is None and ``probabilities`` is empty).
+    ``status`` is one of STATUSES. ``digit`` is the answer for ``"digit"`` and ``"unsure"`` and
+    None otherwise; ``guess`` is the most probable digit whatever the status (None when blank).
     """
 
     status: str
@@ -31,6 +68,7 @@ class Prediction:
     probabilities: list[float] = field(default_factory=list)
     model_input: np.ndarray | None = None  # (28, 28) in [0, 1]: what the model saw
     message: str = ""
+    guess: int | None = None
 
     def top(self, k: int = 3) -> list[tuple[int, float]]:
         """The ``k`` most likely digits with their probabilities."""
@@ -42,10 +80,19 @@ class Prediction:
         return {
             "status": self.status,
             "digit": self.digit,
+            "guess": self.guess,
             "probabilities": [round(p, 6) for p in self.probabilities],
             "top": [{"digit": d, "probability": round(p, 6)} for d, p in self.top(top_k)],
             "message": self.message,
         }
+
+
+def _message(status: str, guess: int, probability: float) -> str:
+    if status == NOT_A_DIGIT:
+        return f"probably not a digit (best guess {guess}, {probability:.0%})"
+    if status == UNSURE:
+        return f"unsure: maybe {guess} ({probability:.0%})"
+    return f"{guess} ({probability:.0%})"
 
 
 class Predictor:
@@ -58,11 +105,13 @@ class Predictor:
         mean: float,
         std: float,
         unsure_below: float = DEFAULT_UNSURE_BELOW,
+        not_a_digit_below: float = DEFAULT_NOT_A_DIGIT_BELOW,
     ) -> None:
         self.model = model.eval()
         self.device = next(model.parameters()).device
         self.mean, self.std = mean, std
-        self.unsure_below = unsure_below
+        self.unsure_below = _check_threshold("unsure_below", unsure_below)
+        self.not_a_digit_below = _check_threshold("not_a_digit_below", not_a_digit_below)
 
     @classmethod
     def from_checkpoint(
@@ -71,12 +120,19 @@ class Predictor:
         *,
         device: torch.device | str = "cpu",
         unsure_below: float = DEFAULT_UNSURE_BELOW,
+        not_a_digit_below: float = DEFAULT_NOT_A_DIGIT_BELOW,
     ) -> Predictor:
         """Load a checkpoint written by 02_train (or 04's exported model)."""
         checkpoint = load_checkpoint(path)
         norm = checkpoint["normalization"]
         model = model_from_checkpoint(checkpoint, device)
-        return cls(model, mean=norm["mean"], std=norm["std"], unsure_below=unsure_below)
+        return cls(
+            model,
+            mean=norm["mean"],
+            std=norm["std"],
+            unsure_below=unsure_below,
+            not_a_digit_below=not_a_digit_below,
+        )
 
     @torch.no_grad()
     def probabilities(self, tensor: torch.Tensor) -> torch.Tensor:
@@ -84,24 +140,28 @@ class Predictor:
         logits = self.model(tensor.to(self.device).contiguous(memory_format=torch.channels_last))
         return logits.float().softmax(1).cpu()
 
+    def status_of(self, probabilities: Sequence[float]) -> str:
+        """The status this predictor's thresholds give ``probabilities``."""
+        return read_status(
+            probabilities,
+            unsure_below=self.unsure_below,
+            not_a_digit_below=self.not_a_digit_below,
+        )
+
     def predict(self, image: ImageInput) -> Prediction:
         """Preprocess ``image`` like an MNIST digit and classify it; blank images are refused."""
         try:
             steps = preprocess_steps(image, mean=self.mean, std=self.std)
         except BlankImageError as error:
-            return Prediction(status="blank", digit=None, message=str(error))
+            return Prediction(status=BLANK, digit=None, message=str(error))
         probs = self.probabilities(steps.tensor)[0].tolist()
-        digit = int(np.argmax(probs))
-        unsure = probs[digit] < self.unsure_below
-        message = (
-            f"unsure: maybe {digit} ({probs[digit]:.0%})"
-            if unsure
-            else f"{digit} ({probs[digit]:.0%})"
-        )
+        guess = int(np.argmax(probs))
+        status = self.status_of(probs)
         return Prediction(
-            status="unsure" if unsure else "ok",
-            digit=digit,
+            status=status,
+            digit=None if status == NOT_A_DIGIT else guess,
             probabilities=probs,
             model_input=steps.centered,
-            message=message,
+            message=_message(status, guess, probs[guess]),
+            guess=guess,
         )

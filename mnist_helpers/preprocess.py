@@ -21,8 +21,12 @@ BOX_SIDE = 20
 FRAME_SIDE = 28
 # Ink weaker than this (after contrast stretching) counts as background noise.
 INK_THRESHOLD = 0.2
-# MNIST strokes are about 2 to 3 pixels wide in the 20-pixel box; thinner ones are thickened.
+# MNIST strokes are about 2 to 3 pixels wide in the 20-pixel box (median 2.4, 99 % under 4.1):
+# thinner ones are thickened; bolder ones (a heavy font, a felt pen) are thinned to TARGET, since
+# with strokes that wide the holes of 6, 8 and 9 close up and the digit reads as a blob.
 MIN_STROKE_IN_BOX = 2.0
+MAX_STROKE_IN_BOX = 4.0
+TARGET_STROKE_IN_BOX = 3.0
 # A drawing whose ink covers less than this share of the image, or is this faint, is blank.
 MIN_INK_FRACTION = 0.0005
 MIN_CONTRAST = 0.08
@@ -96,16 +100,40 @@ def stroke_width(ink: np.ndarray) -> float:
     return 2.0 * mask.sum().item() / max(edge, 1.0)
 
 
-def _thicken_thin_strokes(crop: np.ndarray) -> np.ndarray:
-    """Dilate strokes that would be thinner than MNIST's once the crop is scaled to 20 pixels."""
-    pixels_per_box_pixel = max(crop.shape) / BOX_SIDE
-    missing = MIN_STROKE_IN_BOX * pixels_per_box_pixel - stroke_width(crop)
-    radius = int(np.ceil(missing / 2))
-    if radius < 1:
-        return crop
+def _thicken(crop: np.ndarray, radius: int) -> np.ndarray:
+    """Dilate by a (2 radius + 1)-square."""
     padded = torch.from_numpy(np.pad(crop, radius))[None, None]
-    thick = F.max_pool2d(padded, 2 * radius + 1, stride=1, padding=radius)[0, 0].numpy()
-    return thick
+    return F.max_pool2d(padded, 2 * radius + 1, stride=1, padding=radius)[0, 0].numpy()
+
+
+def _thin(crop: np.ndarray, radius: int) -> np.ndarray:
+    """Erode by a (2 radius + 1)-square and crop to the ink left; unchanged if little is left."""
+    # Zero padding first, so the crop's own edges erode like any other stroke edge; r erosions by
+    # a 3-square give the same result as one by the large square in far fewer steps.
+    thin = -torch.from_numpy(np.pad(crop, radius))[None, None]
+    for _ in range(radius):
+        thin = F.max_pool2d(thin, 3, stride=1, padding=1)
+    thin = -thin[0, 0].numpy()
+    inked = thin > 0
+    # Keep the original when erosion would wipe out the drawing (a blob with no strokes).
+    if inked.sum() < 0.1 * (crop > 0).sum():
+        return crop
+    rows, columns = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
+    return thin[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+
+
+def _fit_stroke_width(crop: np.ndarray) -> np.ndarray:
+    """Thicken strokes thinner than MNIST's, thin bolder ones, once the crop is scaled to 20 pixels."""
+    pixels_per_box_pixel = max(crop.shape) / BOX_SIDE
+    width = stroke_width(crop)  # in crop pixels
+    missing = MIN_STROKE_IN_BOX * pixels_per_box_pixel - width
+    if missing > 0:
+        radius = int(np.ceil(missing / 2))
+        return _thicken(crop, radius) if radius >= 1 else crop
+    if width > MAX_STROKE_IN_BOX * pixels_per_box_pixel:
+        radius = int((width - TARGET_STROKE_IN_BOX * pixels_per_box_pixel) / 2)
+        return _thin(crop, radius) if radius >= 1 else crop
+    return crop
 
 
 def _center_by_mass(patch: np.ndarray) -> np.ndarray:
@@ -137,7 +165,8 @@ def preprocess_steps(
         raise BlankImageError("the image is blank: draw a digit first")
     rows = np.flatnonzero(inked.any(axis=1))
     columns = np.flatnonzero(inked.any(axis=0))
-    crop = _thicken_thin_strokes(ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1])
+    crop = ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    crop = _fit_stroke_width(crop)
     height, width = crop.shape
     scale = BOX_SIDE / max(height, width)
     new_height = max(1, min(BOX_SIDE, round(height * scale)))

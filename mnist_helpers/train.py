@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mnist_helpers.cuda_graphs import graphed_training_pass, resolve_step_mode
+from mnist_helpers.errors import ParameterError
 from mnist_helpers.model import NUM_CLASSES
 from mnist_helpers.progress import progress_bar
 
@@ -35,19 +37,29 @@ def train_one_epoch(
     description: str = "train",
     show_progress: bool = True,
     autocast_dtype: torch.dtype | None = None,
+    step_mode: str = "auto",
 ) -> dict[str, float]:
     """One pass over ``train_loader``; returns the mean training ``loss`` and ``acc``.
 
     ``autocast_dtype`` (e.g. ``torch.bfloat16``) runs the forward pass in mixed precision; the
     weights and the optimizer stay in float32. None trains in float32.
+    ``step_mode``: ``auto`` replays the step as a CUDA graph on CUDA (mnist_helpers.cuda_graphs)
+    and runs it eagerly elsewhere; ``eager`` always runs it eagerly.
     """
     model.train()
     device = next(model.parameters()).device
+    batches = progress_bar(train_loader, description, enabled=show_progress)
     # Sums stay on the device: calling .item() each step would stall a GPU.
-    loss_sum = torch.zeros((), device=device)
-    correct = torch.zeros((), dtype=torch.long, device=device)
-    seen = 0
-    for images, labels in progress_bar(train_loader, description, enabled=show_progress):
+    if resolve_step_mode(step_mode, device) == "cuda_graph":
+        loss_sum, correct, seen = graphed_training_pass(
+            model, batches, optimizer, scheduler=scheduler, autocast_dtype=autocast_dtype
+        )
+        batches = []  # every batch was trained above
+    else:
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), dtype=torch.long, device=device)
+        seen = 0
+    for images, labels in batches:
         with _autocast(device, autocast_dtype):
             logits = model(_channels_last(images))  # (N, 10)
             loss = F.cross_entropy(logits, labels)
@@ -60,7 +72,9 @@ def train_one_epoch(
         correct += (logits.detach().argmax(1) == labels).sum()
         seen += len(labels)
     if seen == 0:
-        raise ValueError("train_loader gave no batches")
+        raise ParameterError(
+            "train_loader gave no batches; pass a loader holding at least one image"
+        )
     return {"loss": loss_sum.item() / seen, "acc": correct.item() / seen}
 
 
@@ -89,7 +103,7 @@ def evaluate(
     """Mean cross-entropy ``loss`` and accuracy ``acc`` of ``model`` on ``loader``."""
     logits, labels = predict_logits(model, loader, autocast_dtype=autocast_dtype)
     if len(labels) == 0:
-        raise ValueError("loader gave no batches")
+        raise ParameterError("loader gave no batches; pass a loader holding at least one image")
     return {
         "loss": F.cross_entropy(logits, labels).item(),
         "acc": (logits.argmax(1) == labels).float().mean().item(),
@@ -108,13 +122,15 @@ def fit(
     on_epoch_end: EpochCallback | None = None,
     show_progress: bool = True,
     autocast_dtype: torch.dtype | None = None,
+    step_mode: str = "auto",
 ) -> list[dict[str, Any]]:
     """Train epochs ``start_epoch..epochs``; returns one history record per epoch.
 
     Each record holds ``epoch``, ``train_loss``, ``train_acc``, ``val_loss``, ``val_acc`` and
     ``seconds``.
     ``on_epoch_end(record)`` runs after each epoch (the checkpoint keeper uses it).
-    ``autocast_dtype`` as in ``train_one_epoch``, for training and validation alike.
+    ``autocast_dtype`` as in ``train_one_epoch``, for training and validation alike; ``step_mode``
+    as there.
     """
     history = []
     for epoch in range(start_epoch, epochs + 1):
@@ -129,6 +145,7 @@ def fit(
             description=f"epoch {epoch}/{epochs}",
             show_progress=show_progress,
             autocast_dtype=autocast_dtype,
+            step_mode=step_mode,
         )
         val = evaluate(model, val_loader, autocast_dtype=autocast_dtype)
         record = {

@@ -1,4 +1,5 @@
-"""Shared fixtures. Every test writes under a temporary artifacts folder, never into artifacts/."""
+"""Shared fixtures. Every test writes under a temporary folder, never into artifacts/; helpers
+that are plain functions live in tests/support.py, nbval's set-up in the root conftest.py."""
 
 from __future__ import annotations
 
@@ -6,18 +7,12 @@ import os
 from pathlib import Path
 
 import pytest
-import torch
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from tests.support import NOTEBOOKS, REPO_ROOT, baseline_on_mnist, fit_quietly
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Kernels started by nbval inherit these: the committed notebooks run their small variant and
-    # write into a scratch folder. Set before any kernel starts.
-    scratch = Path(config.rootpath) / "test-output"
-    scratch.mkdir(exist_ok=True)
-    os.environ["MNIST_ARTIFACTS_DIR"] = str(scratch / "nbval-artifacts")
-    os.environ["MNIST_SMALL_RUN"] = "1"
+    # Figures drawn in-process need no display.
     os.environ.setdefault("MPLBACKEND", "Agg")
 
 
@@ -29,44 +24,6 @@ def test_output_dir() -> Path:
     return path
 
 
-def baseline_on_mnist(*, seed: int, epochs: int, augment: bool, train_limit: int | None = None):
-    """The baseline recipe, seeded, with loaders over the real MNIST files on the CPU."""
-    from mnist_helpers.device import set_seed
-    from mnist_helpers.loaders import make_train_val_loaders
-    from mnist_helpers.recipes import build_training, get_recipe
-
-    set_seed(seed)
-    device = torch.device("cpu")
-    data = make_train_val_loaders(batch_size=64, val_fraction=0.15, seed=seed, device=device)
-    loader = data.train_loader
-    loader.images, loader.labels = loader.images[:train_limit], loader.labels[:train_limit]
-    setup = build_training(
-        get_recipe("baseline"),
-        lr=1e-3,
-        epochs=epochs,
-        steps_per_epoch=len(loader),
-        device=device,
-        augment=augment,
-    )
-    loader.augment = setup.augment
-    return setup, data
-
-
-def fit_quietly(setup, data, epochs: int, **options) -> list[dict]:
-    """``fit`` the model and optimizer of ``setup`` on ``data``'s loaders, without progress bars."""
-    from mnist_helpers.train import fit
-
-    return fit(
-        setup.model,
-        setup.optimizer,
-        data.train_loader,
-        data.val_loader,
-        epochs=epochs,
-        show_progress=False,
-        **options,
-    )
-
-
 @pytest.fixture(scope="session")
 def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A checkpoint from a short real training run: the default recipe and augmentation, 2 epochs
@@ -75,8 +32,9 @@ def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from mnist_helpers.config import TrainParams
 
     setup, data = baseline_on_mnist(seed=0, epochs=2, augment=TrainParams().augment)
-    folder = tmp_path_factory.mktemp("trained") / "checkpoints"
-    keeper = CheckpointKeeper(folder, setup.model, setup.optimizer, seed=0)
+    keeper = CheckpointKeeper(
+        tmp_path_factory.mktemp("trained"), setup.model, setup.optimizer, seed=0
+    )
     fit_quietly(setup, data, 2, on_epoch_end=keeper)
     return keeper.best_path
 
@@ -87,3 +45,27 @@ def mnist_test_split():
     from mnist_helpers.data import load_mnist
 
     return load_mnist(train=False)
+
+
+@pytest.fixture(scope="session")
+def small_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The four notebooks run once, in order, with ``small_run=True`` into a temporary artifacts
+    folder; every check that needs executed notebooks or their files reads this one run.
+
+    The run starts in notebooks/, where Jupyter starts a notebook, so it also shows that the
+    notebooks find the package's files from there. Returns the artifacts folder; the executed
+    notebooks are in its ``notebooks/`` folder.
+    """
+    from mnist_helpers.notebook_runner import run_notebook
+
+    artifacts = tmp_path_factory.mktemp("pipeline") / "artifacts"
+    for name in NOTEBOOKS:
+        result = run_notebook(
+            name,
+            artifacts / "notebooks" / f"{name}.ipynb",
+            {"small_run": True, "artifacts_dir": artifacts},
+            cwd=REPO_ROOT / "notebooks",
+            timeout=600,
+        )
+        assert result.returncode == 0, f"{name} failed:\n{result.stderr[-3000:]}"
+    return artifacts

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mnist_helpers.augment import affine_grid, random_affine
+from mnist_helpers.augment import affine_grid, random_affine, training_augmentation
 
 
 @pytest.mark.parametrize(("height", "width"), [(28, 28), (5, 9)])
@@ -31,3 +31,16 @@ def test_transforms_differ_per_image_and_keep_the_background() -> None:
     torch.testing.assert_close(moved[:, :, :3], torch.full_like(moved[:, :, :3], background))
     # Each image got its own transform.
     assert len({round(m.sum().item(), 3) for m in moved}) > 32
+
+
+def test_training_augmentation_fills_with_black_in_the_given_normalisation() -> None:
+    torch.manual_seed(0)
+    mean, std = 0.2, 0.5
+    black = (0.0 - mean) / std  # pixel value 0 after (x - mean) / std
+    images = torch.full((16, 1, 28, 28), black)
+    images[:, :, 12:16, 12:16] = (1.0 - mean) / std  # a white square
+    moved = training_augmentation(mean, std)(images)
+    # Black areas moved into view stay black: the border and every pixel within [black, white].
+    torch.testing.assert_close(moved[:, :, 0], torch.full_like(moved[:, :, 0], black))
+    assert moved.min() >= black - 1e-5 and moved.max() <= (1.0 - mean) / std + 1e-5
+    assert not torch.equal(moved, images)  # something moved

@@ -3,7 +3,10 @@
 import pytest
 import torch
 
+from mnist_helpers import loaders
 from mnist_helpers.batches import TensorBatches
+from mnist_helpers.data import MnistSplit
+from mnist_helpers.errors import ParameterError
 from mnist_helpers.model import (
     MnistCNN,
     count_parameters,
@@ -44,8 +47,13 @@ def test_unshuffled_loader_keeps_order():
 
 
 def test_mismatched_lengths_are_refused():
-    with pytest.raises(ValueError, match="labels"):
+    with pytest.raises(ParameterError, match="labels"):
         TensorBatches(torch.zeros(3, 1, 2, 2), torch.arange(4), 2)
+
+
+def test_batch_size_below_one_is_refused():
+    with pytest.raises(ParameterError, match="batch_size"):
+        TensorBatches(torch.zeros(3, 1, 2, 2), torch.arange(3), 0)
 
 
 def test_model_returns_raw_logits_of_the_right_shape():
@@ -105,8 +113,10 @@ def test_multiply_adds_of_the_seed_style_model():
 
 
 def test_bad_widths_are_refused():
-    with pytest.raises(ValueError, match="conv_channels"):
+    with pytest.raises(ParameterError, match="conv_channels"):
         MnistCNN(conv_channels=())
+    with pytest.raises(ParameterError, match="convs_per_block"):
+        MnistCNN(convs_per_block=4)
 
 
 def test_augmentation_is_applied_to_every_image_once_per_epoch():
@@ -122,3 +132,42 @@ def test_augmentation_is_applied_to_every_image_once_per_epoch():
     assert sum(calls) == 10  # whole set, once, before batching
     assert all(torch.equal(batch, torch.ones_like(batch)) for batch, _ in batches)
     assert torch.equal(loader.images, images)  # the stored images stay untouched
+
+
+def test_augmentation_cannot_be_attached_after_construction():
+    loader = TensorBatches(torch.zeros(4, 1, 2, 2), torch.arange(4), 2)
+    with pytest.raises(AttributeError):
+        loader.augment = lambda images: images + 1
+    assert loader.augment is None
+    assert torch.equal(torch.cat([images for images, _ in loader]), torch.zeros(4, 1, 2, 2))
+
+
+@pytest.fixture
+def tiny_mnist(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``load_mnist`` replaced by 40 all-black images, so the loaders build in milliseconds."""
+
+    def fake_load_mnist(train: bool, root=None) -> MnistSplit:
+        return MnistSplit(torch.zeros(40, 28, 28, dtype=torch.uint8), torch.arange(40) % 10)
+
+    monkeypatch.setattr(loaders, "load_mnist", fake_load_mnist)
+
+
+@pytest.mark.parametrize("augment", [True, False])
+def test_train_val_loaders_take_augmentation_at_construction(tiny_mnist, augment: bool):
+    data = loaders.make_train_val_loaders(
+        batch_size=8, val_fraction=0.25, seed=0, device=torch.device("cpu"), augment=augment
+    )
+    assert (data.train_loader.augment is not None) is augment
+    assert data.val_loader.augment is None  # validation images are never moved
+    assert data.train_loader.num_samples == 30 and data.val_loader.num_samples == 10
+
+
+def test_train_val_loaders_refuse_a_non_boolean_augment(tiny_mnist):
+    with pytest.raises(ParameterError, match="augment must be True or False"):
+        loaders.make_train_val_loaders(
+            batch_size=8,
+            val_fraction=0.25,
+            seed=0,
+            device=torch.device("cpu"),
+            augment=lambda images: images,
+        )

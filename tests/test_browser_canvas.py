@@ -61,14 +61,30 @@ def write_settings(settings_dir: Path) -> None:
         path.write_text(json.dumps(values))
 
 
-def write_notebook(path: Path, checkpoint: Path) -> None:
-    cell = f"""
+HEADING = "# Draw a digit"  # a section JupyterLab's arrow keys could collapse
+CANVAS_CELL = """
 from mnist_helpers.canvas import DigitCanvas
 
-canvas = DigitCanvas.from_checkpoint({str(checkpoint)!r})
+canvas = DigitCanvas.from_checkpoint({checkpoint!r})
 canvas
 """
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell.strip())])
+# Another cell asks the canvas about an image: the answer must not appear in the widget.
+OTHER_CELL = """
+import numpy as np
+
+bar = np.zeros((280, 280, 4), dtype=np.uint8)
+bar[60:220, 130:150, 3] = 255  # a "1" on a transparent canvas
+print("from another cell:", canvas.predict_image(bar).status)
+"""
+
+
+def write_notebook(path: Path, checkpoint: Path) -> None:
+    cells = [
+        nbformat.v4.new_markdown_cell(HEADING),
+        nbformat.v4.new_code_cell(CANVAS_CELL.format(checkpoint=str(checkpoint)).strip()),
+        nbformat.v4.new_code_cell(OTHER_CELL.strip()),
+    ]
+    notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3 (ipykernel)",
@@ -156,8 +172,33 @@ def open_canvas(page, url: str) -> dict[str, float]:
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
     canvas = page.locator('[data-testid="canvas"]')
     canvas.wait_for(state="visible", timeout=KERNEL_READY_MS)
+    # The last cell has run once its print shows.
+    page.locator(".jp-OutputArea-output", has_text="from another cell:").wait_for(
+        timeout=KERNEL_READY_MS
+    )
     canvas.scroll_into_view_if_needed()
     return canvas.bounding_box()
+
+
+def notebook_state(page) -> dict[str, int]:
+    """What JupyterLab's command-mode keys would change: cells, the active one, collapsed ones."""
+    return page.evaluate(
+        """() => {
+            const cells = [...document.querySelectorAll(".jp-Notebook .jp-Cell")];
+            return {
+                cells: cells.length,
+                active: cells.findIndex((cell) => cell.classList.contains("jp-mod-active")),
+                shown: cells.filter((cell) => cell.offsetParent !== null).length,
+                collapsed: document.querySelectorAll(
+                    ".jp-Notebook .jp-collapseHeadingButton.jp-mod-collapsed"
+                ).length,
+            };
+        }"""
+    )
+
+
+def status_of(page) -> str:
+    return page.get_attribute(ROOT, "data-status")
 
 
 def updates(page) -> int:
@@ -203,24 +244,80 @@ DIGITS: dict[int, list[list[Point]]] = {
 }
 
 
+# Not digits: one click, and a zig-zag over the whole canvas.
+DOT: list[Point] = [(0.5, 0.5)]
+ZIGZAG: list[Point] = [(0.05 + 0.9 * (i % 2), 0.05 + 0.9 * i / 9) for i in range(10)]
+
+
+def clear(page) -> None:
+    page.click('[data-testid="clear"]')
+    page.wait_for_selector(f'{ROOT}[data-status="blank"]', timeout=ANSWER_MS)
+    assert page.text_content('[data-testid="digit"]') == "–"
+
+
 def draw_and_read(page, box: dict[str, float], digit: int, screenshot: Path) -> float:
-    """Draw ``digit``, check the page reads it, screenshot the widget, clear; return the latency."""
+    """Draw ``digit``, check the page reads it, screenshot the widget; return the latency."""
     latencies = [stroke(page, box, points) for points in DIGITS[digit]]
     shown = page.text_content('[data-testid="digit"]')
     status = page.text_content('[data-testid="status"]')
     page.locator(ROOT).screenshot(path=str(screenshot))
     print(f"drew {digit}: page shows {shown!r} ({status}); answer {latencies[-1] * 1000:.0f} ms")
     assert shown == str(digit), f"drew {digit}, the page says {shown!r} ({status})"
+    assert status_of(page) == "digit", f"drew {digit}, the page says {status!r}"
+    assert page.text_content('[data-testid="badge"]') == ""
     assert page.locator('[data-testid="bar"]').count() == 3
     src = page.get_attribute('[data-testid="model-input"]', "src")
     assert src.startswith("data:image/png;base64,")
-    page.click('[data-testid="clear"]')
-    page.wait_for_selector(f'{ROOT}[data-status="blank"]', timeout=ANSWER_MS)
-    assert page.text_content('[data-testid="digit"]') == "–"
     return latencies[-1]
 
 
-@pytest.mark.timeout(180)
+def draw_non_digit(page, box: dict[str, float], name: str, points: list[Point], shot: Path) -> None:
+    """Draw something that is not a digit; the page must not show it as a confident digit."""
+    stroke(page, box, points)
+    shown = page.text_content('[data-testid="digit"]')
+    status = page.text_content('[data-testid="status"]')
+    page.locator(ROOT).screenshot(path=str(shot))
+    print(f"drew {name}: page shows {shown!r} ({status}), status {status_of(page)!r}")
+    assert status_of(page) in ("unsure", "not_a_digit"), f"{name} reads as a digit: {status!r}"
+    assert page.text_content('[data-testid="badge"]') != ""
+
+
+def press_on_threshold(page, keys: list[str]) -> str:
+    """Press ``keys`` on the focused threshold control; return the value it then shows."""
+    threshold = page.locator('[data-testid="unsure-below"]')
+    threshold.focus()
+    assert page.evaluate("document.activeElement.dataset.testid") == "unsure-below"
+    for key in keys:
+        page.keyboard.press(key)
+    return threshold.input_value()
+
+
+def check_threshold_keys(page) -> None:
+    """Arrow keys move the threshold, reach Python and relabel; JupyterLab does not see them."""
+    notebook_before = notebook_state(page)
+    start = float(page.locator('[data-testid="unsure-below"]').input_value())
+    step = float(page.get_attribute('[data-testid="unsure-below"]', "step"))
+    before = updates(page)
+    value = press_on_threshold(page, ["ArrowLeft", "ArrowLeft", "ArrowDown", "ArrowUp"])
+    assert float(value) == pytest.approx(start - 2 * step)
+    # Python relabels the drawing for each new value; the page shows the value it was sent.
+    page.wait_for_function(
+        f"document.querySelector('{ROOT}').dataset.updates >= {before + 4}", timeout=ANSWER_MS
+    )
+    assert page.text_content(".dc-threshold-value") == f"{start - 2 * step:.2f}"
+    # The top: nothing is that sure, so the drawing now reads "unsure".
+    value = press_on_threshold(page, ["End"])
+    assert float(value) == 1.0
+    page.wait_for_selector(f'{ROOT}[data-status="unsure"]', timeout=ANSWER_MS)
+    assert page.text_content('[data-testid="badge"]') == "unsure"
+    assert " or " in page.text_content('[data-testid="digit"]')  # the top candidates
+    assert notebook_state(page) == notebook_before, "the keys reached the notebook"
+    value = press_on_threshold(page, ["ArrowRight"] * 3 + ["ArrowLeft"] * 8)
+    assert float(value) == pytest.approx(1.0 - 8 * step)
+    assert notebook_state(page) == notebook_before, "the keys reached the notebook"
+
+
+@pytest.mark.timeout(240)
 def test_drawn_digits_are_read_in_jupyterlab(
     chromium_path: str, lab_url: str, test_output_dir: Path
 ) -> None:
@@ -234,20 +331,21 @@ def test_drawn_digits_are_read_in_jupyterlab(
         page.set_default_timeout(30_000)
         try:
             box = open_canvas(page, lab_url)
+            # The other cell's predict_image did not answer in the widget.
             assert page.text_content('[data-testid="status"]') == "draw a digit first"
-            latencies = {
-                digit: draw_and_read(page, box, digit, test_output_dir / f"canvas_{digit}.png")
-                for digit in DIGITS
-            }
-            # The threshold control relabels the answer. A dash is no digit, so the model is not
-            # 100% sure of it (a clear digit can reach exactly 1.0 in float32).
-            stroke(page, box, [(0.3, 0.5), (0.7, 0.5)])
-            page.locator('[data-testid="unsure-below"]').evaluate(
-                "input => { input.value = '1'; input.dispatchEvent(new Event('change')); }"
-            )
-            page.wait_for_selector(f'{ROOT}[data-status="unsure"]', timeout=ANSWER_MS)
-            assert page.text_content('[data-testid="badge"]') == "unsure"
-            page.locator(ROOT).screenshot(path=str(test_output_dir / "canvas_unsure.png"))
+            assert status_of(page) == "blank"
+            latencies = {}
+            for digit in DIGITS:
+                shot = test_output_dir / f"canvas_{digit}.png"
+                latencies[digit] = draw_and_read(page, box, digit, shot)
+                if digit == 7:
+                    check_threshold_keys(page)
+                    page.locator(ROOT).screenshot(path=str(test_output_dir / "canvas_unsure.png"))
+                clear(page)
+            for name, points in (("a dot", DOT), ("a zig-zag", ZIGZAG)):
+                shot = test_output_dir / f"canvas_{name.split()[-1]}.png"
+                draw_non_digit(page, box, name, points, shot)
+                clear(page)
         except Exception:
             page.screenshot(path=str(test_output_dir / "canvas_failure.png"))
             raise

@@ -1,5 +1,6 @@
 """Checkpoints: contents, atomic writes, safe loading, the keeper's rules."""
 
+import json
 import os
 import pickle
 
@@ -15,17 +16,12 @@ from mnist_helpers.checkpoint import (
     save_checkpoint,
 )
 from mnist_helpers.errors import CheckpointError
-from mnist_helpers.model import MnistCNN
 from mnist_helpers.recipes import RECIPES, build_training, restore_training_state
-
-
-def _model():
-    torch.manual_seed(0)
-    return MnistCNN(conv_channels=(4, 8), hidden_units=16)
+from tests.support import small_model
 
 
 def test_checkpoint_is_self_describing_and_loads_with_weights_only(tmp_path):
-    model = _model()
+    model = small_model()
     optimizer = torch.optim.Adam(model.parameters())
     path = save_checkpoint(
         make_checkpoint(model, optimizer=optimizer, epoch=3, seed=7, metrics={"val_acc": 0.9}),
@@ -53,7 +49,7 @@ def test_checkpoint_is_self_describing_and_loads_with_weights_only(tmp_path):
 
 
 def test_inference_checkpoint_drops_training_state(tmp_path):
-    model = _model()
+    model = small_model()
     full = make_checkpoint(model, optimizer=torch.optim.Adam(model.parameters()))
     slim = inference_checkpoint(full)
     assert slim["optimizer_state"] is None and slim["history"] == []
@@ -63,15 +59,15 @@ def test_inference_checkpoint_drops_training_state(tmp_path):
 
 def test_save_replaces_atomically_and_leaves_no_temporary(tmp_path):
     path = tmp_path / "c.pt"
-    save_checkpoint(make_checkpoint(_model(), epoch=1), path)
-    save_checkpoint(make_checkpoint(_model(), epoch=2), path)
+    save_checkpoint(make_checkpoint(small_model(), epoch=1), path)
+    save_checkpoint(make_checkpoint(small_model(), epoch=2), path)
     assert load_checkpoint(path)["epoch"] == 2
     assert os.listdir(tmp_path) == ["c.pt"]
 
 
 def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
     path = tmp_path / "c.pt"
-    save_checkpoint(make_checkpoint(_model(), epoch=1), path)
+    save_checkpoint(make_checkpoint(small_model(), epoch=1), path)
 
     def broken_save(obj, file):
         file.write(b"half a checkpoint")
@@ -79,7 +75,7 @@ def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(torch, "save", broken_save)
     with pytest.raises(OSError):
-        save_checkpoint(make_checkpoint(_model(), epoch=2), path)
+        save_checkpoint(make_checkpoint(small_model(), epoch=2), path)
     monkeypatch.undo()
     assert load_checkpoint(path)["epoch"] == 1
     assert os.listdir(tmp_path) == ["c.pt"]
@@ -91,7 +87,7 @@ def test_missing_checkpoint_says_how_to_get_one(tmp_path):
 
 
 def test_truncated_and_random_files_are_refused(tmp_path):
-    good = save_checkpoint(make_checkpoint(_model()), tmp_path / "good.pt")
+    good = save_checkpoint(make_checkpoint(small_model()), tmp_path / "good.pt")
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(good.read_bytes()[:2000])
     noise = tmp_path / "noise.pt"
@@ -119,13 +115,13 @@ def test_pickle_that_carries_code_is_refused(tmp_path):
 
 def test_bare_state_dict_gets_its_own_message(tmp_path):
     path = tmp_path / "bare.pt"
-    torch.save(_model().state_dict(), path)
+    torch.save(small_model().state_dict(), path)
     with pytest.raises(CheckpointError, match="bare state_dict"):
         load_checkpoint(path)
 
 
 def test_different_architecture_is_reported(tmp_path):
-    checkpoint = make_checkpoint(_model())
+    checkpoint = make_checkpoint(small_model())
     checkpoint["model_args"]["hidden_units"] = 99
     path = save_checkpoint(checkpoint, tmp_path / "c.pt")
     with pytest.raises(CheckpointError, match="different architecture"):
@@ -133,7 +129,7 @@ def test_different_architecture_is_reported(tmp_path):
 
 
 def test_newer_format_asks_for_an_upgrade(tmp_path):
-    checkpoint = make_checkpoint(_model())
+    checkpoint = make_checkpoint(small_model())
     checkpoint["format_version"] = 99
     path = save_checkpoint(checkpoint, tmp_path / "c.pt")
     with pytest.raises(CheckpointError, match="Upgrade"):
@@ -141,8 +137,9 @@ def test_newer_format_asks_for_an_upgrade(tmp_path):
 
 
 def test_keeper_never_replaces_best_with_worse(tmp_path):
-    model = _model()
-    keeper = CheckpointKeeper(tmp_path / "checkpoints", model, torch.optim.Adam(model.parameters()))
+    model = small_model()
+    folder = tmp_path / "run"
+    keeper = CheckpointKeeper(folder, model, torch.optim.Adam(model.parameters()))
     for epoch, val_acc in ((1, 0.90), (2, 0.95), (3, 0.93)):
         keeper(
             {
@@ -156,7 +153,10 @@ def test_keeper_never_replaces_best_with_worse(tmp_path):
         )
     assert load_checkpoint(keeper.best_path)["epoch"] == 2
     assert load_checkpoint(keeper.last_path)["epoch"] == 3
-    assert keeper.history_path.is_file()
+    assert [r["epoch"] for r in json.loads(keeper.history_path.read_text())] == [1, 2, 3]
+    # Everything the keeper writes stays inside the folder it was given.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    assert keeper.history_path.parent == folder
 
 
 def test_resuming_keeps_this_devices_adam_kernel():

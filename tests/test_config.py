@@ -74,13 +74,6 @@ def test_other_notebooks_check_their_parameters():
         InferenceParams(unsure_below=1.5)
 
 
-def test_small_run_can_be_forced_from_the_environment(monkeypatch):
-    monkeypatch.setenv("MNIST_SMALL_RUN", "0")
-    assert TrainParams().small_run is False
-    monkeypatch.setenv("MNIST_SMALL_RUN", "1")
-    assert TrainParams().small_run is True
-
-
 def test_precision_auto_uses_bf16_only_on_cpus_with_bf16_instructions(monkeypatch):
     cpu = torch.device("cpu")
     expected = torch.bfloat16 if device.cpu_has_native_bf16() else None

@@ -13,34 +13,46 @@ import pytest
 import torch
 
 from mnist_helpers.checkpoint import CheckpointKeeper, load_checkpoint, model_from_checkpoint
+from mnist_helpers.cuda_graphs import recorded_step
 from mnist_helpers.device import autocast_dtype, get_device, set_seed
 from mnist_helpers.loaders import make_train_val_loaders
 from mnist_helpers.recipes import RECIPES, build_training, restore_training_state
 from mnist_helpers.train import evaluate, predict_logits, train_one_epoch
-from tests.conftest import fit_quietly
+from tests.support import fit_quietly
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
 @pytest.fixture(scope="module")
 def cuda_data():
+    return _cuda_loaders(augment=True)
+
+
+@pytest.fixture(scope="module")
+def cuda_data_plain():
+    return _cuda_loaders(augment=False)
+
+
+def _cuda_loaders(*, augment: bool):
     return make_train_val_loaders(
-        batch_size=64, val_fraction=0.15, seed=0, device=torch.device("cuda"), small_run=True
+        batch_size=64,
+        val_fraction=0.15,
+        seed=0,
+        device=torch.device("cuda"),
+        augment=augment,
+        small_run=True,
     )
 
 
-def _setup(data, recipe: str = "baseline", augment: bool = True):
+def _setup(data, recipe: str = "baseline"):
     set_seed(0)
-    setup = build_training(
+    return build_training(
         RECIPES[recipe],
         lr=1e-3,
         epochs=2,
         steps_per_epoch=len(data.train_loader),
         device=torch.device("cuda"),
-        augment=augment,
     )
-    data.train_loader.augment = setup.augment
-    return setup
 
 
 def test_batches_and_model_live_on_the_gpu(cuda_data) -> None:
@@ -51,7 +63,7 @@ def test_batches_and_model_live_on_the_gpu(cuda_data) -> None:
     assert setup.optimizer.defaults["fused"] is True
 
 
-def _sync_warnings(setup, loader, steps: int) -> int:
+def _sync_warnings(setup, loader, steps: int, step_mode: str) -> int:
     """Host synchronisations during ``steps`` training steps, counted by CUDA's sync debug mode."""
     batches = list(itertools.islice(iter(loader), steps))  # made before counting
     torch.cuda.synchronize()
@@ -59,19 +71,124 @@ def _sync_warnings(setup, loader, steps: int) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            train_one_epoch(setup.model, batches, setup.optimizer, show_progress=False)
+            train_one_epoch(
+                setup.model,
+                batches,
+                setup.optimizer,
+                scheduler=setup.scheduler,
+                show_progress=False,
+                step_mode=step_mode,
+            )
     finally:
         torch.cuda.set_sync_debug_mode("default")
     return sum("synchroniz" in str(w.message) for w in caught)
 
 
+@pytest.mark.parametrize("step_mode", ["eager", "cuda_graph"])
 @pytest.mark.parametrize("recipe", ["baseline", "strong"])
-def test_training_steps_do_not_wait_for_the_gpu(cuda_data, recipe: str) -> None:
-    # Only the epoch's final .item() calls may synchronise: 10 steps and 40 steps sync alike.
+def test_training_steps_do_not_wait_for_the_gpu(cuda_data, recipe: str, step_mode: str) -> None:
+    # Syncs per epoch, never per step: a first epoch (which records the graph) of 10 steps and
+    # one of 40 sync alike, and so do later epochs, which only read the final sums.
+    loader = cuda_data.train_loader
+    first_few = _sync_warnings(_setup(cuda_data, recipe), loader, 10, step_mode)
+    first_many = _sync_warnings(_setup(cuda_data, recipe), loader, 40, step_mode)
     setup = _setup(cuda_data, recipe)
-    few = _sync_warnings(setup, cuda_data.train_loader, 10)
-    many = _sync_warnings(setup, cuda_data.train_loader, 40)
-    assert few == many <= 2
+    _sync_warnings(setup, loader, 10, step_mode)
+    later_few = _sync_warnings(setup, loader, 10, step_mode)
+    later_many = _sync_warnings(setup, loader, 40, step_mode)
+    assert first_few == first_many
+    assert later_few == later_many <= 2
+
+
+def _losses(data, step_mode: str, recipe: str, passes: int, steps: int = 20) -> list[float]:
+    setup = _setup(data, recipe)
+    losses = []
+    for epoch in range(1, passes + 1):
+        data.train_loader.set_epoch(epoch)
+        batches = list(itertools.islice(iter(data.train_loader), steps))
+        result = train_one_epoch(
+            setup.model,
+            batches,
+            setup.optimizer,
+            scheduler=setup.scheduler,
+            show_progress=False,
+            step_mode=step_mode,
+        )
+        losses.append(result["loss"])
+    return losses
+
+
+def test_cuda_graph_steps_train_as_eager_steps_do(cuda_data_plain) -> None:
+    # Same weights, batches and schedule; cuBLAS may choose other algorithms while recording, and
+    # Adam's first steps magnify rounding, so the losses agree closely but not bit for bit.
+    eager = _losses(cuda_data_plain, "eager", "baseline", 2)
+    graph = _losses(cuda_data_plain, "cuda_graph", "baseline", 2)
+    torch.testing.assert_close(graph, eager, rtol=1e-2, atol=0.0)
+
+
+def test_the_recorded_optimizer_step_reads_the_learning_rate_live(cuda_data_plain) -> None:
+    set_seed(0)
+    setup = build_training(
+        RECIPES["baseline"],
+        lr=1e-3,
+        epochs=1,
+        steps_per_epoch=12,
+        device=torch.device("cuda"),
+    )
+    # The rate drops to zero after 6 steps: a graph that kept the rate it was recorded with would
+    # go on changing the weights.
+    scheduler = torch.optim.lr_scheduler.LambdaLR(setup.optimizer, ZeroAfterSix())
+    batches = list(itertools.islice(iter(cuda_data_plain.train_loader), 12))
+
+    def train(part: list) -> None:
+        train_one_epoch(
+            setup.model,
+            part,
+            setup.optimizer,
+            scheduler=scheduler,
+            show_progress=False,
+            step_mode="cuda_graph",
+        )
+
+    initial = [p.detach().clone() for p in setup.model.parameters()]
+    train(batches[:6])  # 3 eager warm-up steps, the recording, 2 replays
+    assert recorded_step(setup.optimizer).step_in_graph
+    after_six = [p.detach().clone() for p in setup.model.parameters()]
+    train(batches[6:])  # replays only, at rate 0
+    assert not all(torch.equal(a, b) for a, b in zip(initial, after_six, strict=True))
+    for before, param in zip(after_six, setup.model.parameters(), strict=True):
+        assert torch.equal(before, param)
+
+
+class ZeroAfterSix:
+    """A learning-rate factor: 1 for the first six steps, then 0."""
+
+    def __call__(self, step: int) -> float:
+        return 1.0 if step < 6 else 0.0
+
+
+def test_strong_recipe_graphs_forward_and_backward_and_steps_adam_eagerly(cuda_data_plain) -> None:
+    # The one-cycle schedule changes Adam's beta1 every step, which fused Adam cannot read from
+    # a recorded graph; the optimizer then runs after each replay and still follows it.
+    set_seed(0)
+    setup = _setup(cuda_data_plain, "strong")
+    batches = list(itertools.islice(iter(cuda_data_plain.train_loader), 12))
+    train_one_epoch(
+        setup.model,
+        batches,
+        setup.optimizer,
+        scheduler=setup.scheduler,
+        show_progress=False,
+        step_mode="cuda_graph",
+    )
+    assert not recorded_step(setup.optimizer).step_in_graph
+    group = setup.optimizer.param_groups[0]
+    assert isinstance(group["lr"], float) and group["fused"] is True  # its own settings remain
+    eager = _losses(cuda_data_plain, "eager", "strong", 2)
+    graph = _losses(cuda_data_plain, "cuda_graph", "strong", 2)
+    # Dropout draws other random numbers inside a graph: the losses agree only roughly.
+    torch.testing.assert_close(graph, eager, rtol=0.2, atol=0.0)
+    assert graph[-1] < graph[0]
 
 
 def test_bf16_autocast_trains(cuda_data) -> None:
@@ -101,7 +218,12 @@ def test_gpu_checkpoint_loads_and_resumes_on_cpu(cuda_data, tmp_path: Path) -> N
     assert (got.argmax(1) == expected.argmax(1)).float().mean() > 0.99
     # Resume on the CPU: the optimizer state moves with the model.
     cpu_data = make_train_val_loaders(
-        batch_size=64, val_fraction=0.15, seed=0, device=torch.device("cpu"), small_run=True
+        batch_size=64,
+        val_fraction=0.15,
+        seed=0,
+        device=torch.device("cpu"),
+        augment=False,
+        small_run=True,
     )
     cpu_setup = build_training(
         RECIPES["baseline"],
@@ -121,12 +243,12 @@ def test_gpu_checkpoint_loads_and_resumes_on_cpu(cuda_data, tmp_path: Path) -> N
     assert result["loss"] < 1.0
 
 
-def test_deterministic_runs_repeat_exactly(cuda_data) -> None:
+def test_deterministic_runs_repeat_exactly(cuda_data_plain) -> None:
     def run() -> list[dict]:
         set_seed(7, deterministic=True)
-        setup = _setup(cuda_data, augment=False)
+        setup = _setup(cuda_data_plain)
         set_seed(7, deterministic=True)
-        return fit_quietly(setup, cuda_data, 1)
+        return fit_quietly(setup, cuda_data_plain, 1)
 
     try:
         first, second = run(), run()

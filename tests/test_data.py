@@ -2,6 +2,7 @@
 
 import gzip
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -15,18 +16,26 @@ from mnist_helpers.data import (
     normalize_images,
     prepare_mnist_files,
     split_indices,
+    verified_mnist_bytes,
 )
 from mnist_helpers.errors import DataFileError
 from mnist_helpers.paths import data_dir
 
-LABEL_FILE = "t10k-labels-idx1-ubyte"
+LABEL_FILE = "t10k-labels-idx1-ubyte"  # the smallest shipped file (4.5 kB)
 
 
 @pytest.fixture
 def data_copy(tmp_path):
-    """A private copy of the shipped .gz files, safe to damage."""
+    """A private copy of all the shipped .gz files, safe to damage."""
     shutil.copytree(data_dir() / "mnist", tmp_path / "mnist")
     return tmp_path
+
+
+@pytest.fixture
+def label_file_copy(tmp_path):
+    """A private copy of the smallest shipped file alone, in ``tmp_path/mnist``."""
+    (tmp_path / "mnist").mkdir()
+    return Path(shutil.copy(data_dir() / "mnist" / f"{LABEL_FILE}.gz", tmp_path / "mnist"))
 
 
 def test_real_files_load_with_the_known_counts():
@@ -63,46 +72,37 @@ def test_extraction_is_laid_out_for_torchvision(data_copy):
     root = prepare_mnist_files(data_copy)
     for name in MNIST_MD5:
         assert (root / "MNIST" / "raw" / name).is_file()
-    assert not list((root / "MNIST" / "raw").glob("*.partial-*"))
+    assert not [p.name for p in (root / "MNIST" / "raw").iterdir() if p.name.endswith(".tmp")]
 
 
-def test_corrupt_file_is_named_with_a_fix(data_copy):
-    path = data_copy / "mnist" / f"{LABEL_FILE}.gz"
-    raw = bytearray(gzip.decompress(path.read_bytes()))
+def test_corrupt_file_is_named_with_a_fix(label_file_copy):
+    raw = bytearray(gzip.decompress(label_file_copy.read_bytes()))
     raw[100] ^= 0xFF  # one flipped byte
-    path.write_bytes(gzip.compress(bytes(raw)))
+    label_file_copy.write_bytes(gzip.compress(bytes(raw)))
     with pytest.raises(DataFileError, match=LABEL_FILE) as caught:
-        prepare_mnist_files(data_copy)
+        verified_mnist_bytes(LABEL_FILE, label_file_copy.parents[1])
     assert "git checkout" in str(caught.value)
-    assert not (data_copy / "MNIST" / "raw" / LABEL_FILE).exists()
+    assert not (label_file_copy.parents[1] / "MNIST" / "raw" / LABEL_FILE).exists()
 
 
-def test_truncated_file_is_named(data_copy):
-    path = data_copy / "mnist" / f"{LABEL_FILE}.gz"
-    path.write_bytes(path.read_bytes()[:1000])
+def test_truncated_file_is_named(label_file_copy):
+    label_file_copy.write_bytes(label_file_copy.read_bytes()[:1000])
     with pytest.raises(DataFileError, match="truncated"):
-        prepare_mnist_files(data_copy)
+        verified_mnist_bytes(LABEL_FILE, label_file_copy.parents[1])
 
 
-def test_swapped_files_are_caught(data_copy):
-    folder = data_copy / "mnist"
-    shutil.copy(folder / "train-labels-idx1-ubyte.gz", folder / f"{LABEL_FILE}.gz")
+def test_swapped_files_are_caught(label_file_copy):
+    shutil.copy(data_dir() / "mnist" / "train-labels-idx1-ubyte.gz", label_file_copy)
     with pytest.raises(DataFileError, match=LABEL_FILE):
-        prepare_mnist_files(data_copy)
+        verified_mnist_bytes(LABEL_FILE, label_file_copy.parents[1])
 
 
-def test_damaged_extraction_is_redone(data_copy):
-    prepare_mnist_files(data_copy)
-    extracted = data_copy / "MNIST" / "raw" / LABEL_FILE
-    extracted.write_bytes(extracted.read_bytes()[:500])  # as if killed mid-way
-    prepare_mnist_files(data_copy)
-    assert len(extracted.read_bytes()) == 10_008
-
-
-def test_partly_missing_files_are_listed(data_copy):
-    (data_copy / "mnist" / f"{LABEL_FILE}.gz").unlink()
-    with pytest.raises(DataFileError, match=LABEL_FILE):
-        prepare_mnist_files(data_copy)
+def test_partly_missing_files_are_listed(label_file_copy):
+    with pytest.raises(DataFileError) as caught:
+        prepare_mnist_files(label_file_copy.parents[1])
+    missing = sorted(f"{name}.gz" for name in MNIST_MD5 if name != LABEL_FILE)
+    assert all(name in str(caught.value) for name in missing), caught.value
+    assert f"{LABEL_FILE}.gz" not in str(caught.value).split("missing:")[1]
 
 
 def test_no_shipped_files_means_download_fallback(tmp_path):
@@ -121,9 +121,21 @@ def test_same_seed_same_split_and_different_seed_different_split():
 
 
 def test_normalisation_constants_come_from_the_training_images():
-    mean, std = compute_mean_std(load_mnist(train=True).images)
+    # From the histogram of the 47 million pixel values, computed here without compute_mean_std.
+    histogram = torch.bincount(load_mnist(train=True).images.flatten(), minlength=256).double()
+    values = torch.arange(256, dtype=torch.float64) / 255
+    count = histogram.sum().item()
+    mean = (histogram * values).sum().item() / count
+    variance = (histogram * (values - mean) ** 2).sum().item() / (count - 1)
     assert mean == pytest.approx(MNIST_MEAN, abs=5e-5)
-    assert std == pytest.approx(MNIST_STD, abs=5e-5)
+    assert variance**0.5 == pytest.approx(MNIST_STD, abs=5e-5)
+
+
+def test_compute_mean_std_on_known_pixels():
+    images = torch.tensor([[[0, 255], [255, 255]]], dtype=torch.uint8)  # pixels 0, 1, 1, 1
+    mean, std = compute_mean_std(images)
+    assert mean == pytest.approx(0.75)
+    assert std == pytest.approx(0.5)  # sample std of (0, 1, 1, 1): sqrt(0.75 / 3)
 
 
 def test_normalize_images_shape_and_values():

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
 from importlib.util import find_spec
 from pathlib import Path
@@ -18,6 +16,7 @@ from mnist_helpers.checkpoint import (
     model_from_checkpoint,
     save_checkpoint,
 )
+from mnist_helpers.cli import main
 from mnist_helpers.data import normalize_images
 from mnist_helpers.errors import MissingExtraError
 from mnist_helpers.export import (
@@ -28,8 +27,8 @@ from mnist_helpers.export import (
     verify_onnx,
 )
 from mnist_helpers.model import MnistCNN
+from mnist_helpers.paths import ARTIFACTS_ENV
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 needs_export_extra = pytest.mark.skipif(
     any(find_spec(name) is None for name in EXPORT_MODULES),
     reason=f"needs the export extra: {INSTALL_HINT}",
@@ -55,24 +54,18 @@ def _session(path: Path):
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
-def _run_cli(*args: str, artifacts: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MNIST_ARTIFACTS_DIR": str(artifacts), "OMP_NUM_THREADS": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "mnist_helpers", "export", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-        timeout=300,
-    )
+def _run_cli(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """``python -m mnist_helpers export ARGS`` in this process: exit code, stdout, stderr."""
+    code = main(["export", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
-def _assert_one_line_error(result: subprocess.CompletedProcess[str], artifacts: Path) -> None:
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith("error: ")
-    assert result.stderr.count("\n") == 1, result.stderr  # one line, no traceback
-    assert "Traceback" not in result.stderr
-    assert not list(artifacts.rglob("*.onnx*")), "no ONNX file (or temporary) may be left"
+def _assert_one_line_error(code: int, err: str, folder: Path) -> None:
+    assert code == 2, err
+    assert err.startswith("error: ")
+    assert err.count("\n") == 1, err  # one line, no traceback
+    assert not list(folder.rglob("*.onnx*")), "no ONNX file (or temporary) may be left"
 
 
 @pytest.mark.slow
@@ -125,40 +118,44 @@ def test_onnx_file_describes_its_inputs(onnx_path: Path, trained_checkpoint: Pat
 
 @pytest.mark.slow
 @needs_export_extra
-def test_cli_export_with_default_paths(trained_checkpoint: Path, tmp_path: Path) -> None:
+def test_cli_export_with_default_paths(
+    trained_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
     artifacts = tmp_path / "artifacts"
+    monkeypatch.setenv(ARTIFACTS_ENV, str(artifacts))  # where the default paths point
     (artifacts / "checkpoints").mkdir(parents=True)
     shutil.copy(trained_checkpoint, artifacts / "checkpoints" / "best.pt")
-    result = _run_cli(artifacts=artifacts)
-    assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr
+    code, out, err = _run_cli(capsys=capsys)
+    assert code == 0, err
     assert sorted(p.name for p in (artifacts / "model").iterdir()) == ["mnist_cnn.onnx"]
-    assert "MB)" in result.stdout
-    assert "agree on 10,000 of 10,000" in result.stdout
-    assert "max abs logit difference" in result.stdout
+    assert "MB)" in out
+    assert "agree on 10,000 of 10,000" in out
+    assert "max abs logit difference" in out
 
 
 @needs_export_extra
-def test_cli_export_missing_checkpoint(tmp_path: Path) -> None:
-    result = _run_cli("--checkpoint", str(tmp_path / "absent.pt"), artifacts=tmp_path)
-    _assert_one_line_error(result, tmp_path)
-    assert "No checkpoint" in result.stderr
+def test_cli_export_missing_checkpoint(tmp_path: Path, capsys) -> None:
+    onnx = tmp_path / "model" / "mnist_cnn.onnx"
+    code, _, err = _run_cli(
+        "--checkpoint", str(tmp_path / "absent.pt"), "--onnx", str(onnx), capsys=capsys
+    )
+    _assert_one_line_error(code, err, tmp_path)
+    assert "No checkpoint" in err
 
 
 @needs_export_extra
-def test_cli_export_broken_checkpoint(untrained_checkpoint: Path, tmp_path: Path) -> None:
+def test_cli_export_broken_checkpoint(untrained_checkpoint: Path, tmp_path: Path, capsys) -> None:
     broken = tmp_path / "broken.pt"
     broken.write_bytes(untrained_checkpoint.read_bytes()[:5000])  # a download cut short
-    result = _run_cli("--checkpoint", str(broken), artifacts=tmp_path)
-    _assert_one_line_error(result, tmp_path)
-    assert "not a readable PyTorch checkpoint" in result.stderr
+    onnx = tmp_path / "model" / "mnist_cnn.onnx"
+    code, _, err = _run_cli("--checkpoint", str(broken), "--onnx", str(onnx), capsys=capsys)
+    _assert_one_line_error(code, err, tmp_path)
+    assert "not a readable PyTorch checkpoint" in err
 
 
 def test_missing_extra_gives_install_hint(
     untrained_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    from mnist_helpers.cli import main
-
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # makes `import onnxruntime` fail
     with pytest.raises(MissingExtraError, match="onnxruntime") as raised:
         verify_onnx(tmp_path / "any.onnx", untrained_checkpoint)

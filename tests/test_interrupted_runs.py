@@ -1,76 +1,80 @@
-"""Interrupted and resumed training, killed saves, reproducible runs."""
+"""Interrupted and resumed training, killed saves, reproducible runs.
+
+The straight five-epoch run these tests compare with is the session's small pipeline (seed 42,
+small run), so no training run is repeated for a second check.
+"""
 
 from __future__ import annotations
 
-import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 import torch
 
 from mnist_helpers.checkpoint import load_checkpoint
-from tests.conftest import REPO_ROOT
-from tests.test_notebooks import PAPERMILL, _env, _papermill
+from mnist_helpers.notebook_runner import (
+    child_environment,
+    notebook_path,
+    papermill_command,
+    run_notebook,
+)
+from tests.support import REPO_ROOT, read_history, without_time
+
+pytestmark = pytest.mark.slow  # every test here starts a process that trains or saves for seconds
 
 
-def _train(tmp_path, name, *params):
-    artifacts = tmp_path / name
-    result = _papermill(
+def _train(artifacts: Path, **parameters) -> list[dict]:
+    """Run 02_train with ``small_run=True`` into ``artifacts``; return the history it wrote."""
+    result = run_notebook(
         "02_train",
-        tmp_path / f"{name}.ipynb",
-        *("-p", "small_run", "True", "-p", "artifacts_dir", str(artifacts), *params),
+        artifacts.parent / f"{artifacts.name}.ipynb",
+        {"small_run": True, "artifacts_dir": artifacts, **parameters},
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads((artifacts / "history.json").read_text())
+    return read_history(artifacts)
 
 
-def _without_time(history):
-    return [{k: v for k, v in record.items() if k != "seconds"} for record in history]
+@pytest.fixture(scope="module")
+def three_epochs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict]]:
+    """A small run stopped after 3 of the default 5 epochs: its artifacts folder and history."""
+    artifacts = tmp_path_factory.mktemp("three_epochs") / "artifacts"
+    return artifacts, _train(artifacts, epochs=3)
 
 
-@pytest.mark.slow
-def test_three_epochs_plus_two_resumed_equal_five(tmp_path):
-    straight = _train(tmp_path, "straight", "-p", "epochs", "5")
-    _train(tmp_path, "split", "-p", "epochs", "3")
-    resumed = _train(tmp_path, "split", "-p", "epochs", "5", "-p", "resume", "checkpoints/last.pt")
+def test_same_seed_gives_the_same_history_and_another_seed_does_not(
+    small_pipeline, three_epochs, tmp_path
+):
+    straight = read_history(small_pipeline)  # seed 42, 5 epochs, in another process
+    _, first_three = three_epochs
+    other_seed = _train(tmp_path / "other", epochs=1, seed=4)
+    assert without_time(first_three) == without_time(straight[:3])  # to the last digit, on CPU
+    assert without_time(other_seed) != without_time(straight[:1])
+
+
+def test_three_epochs_plus_two_resumed_equal_five(small_pipeline, three_epochs, tmp_path):
+    straight = read_history(small_pipeline)
+    artifacts = tmp_path / "artifacts"
+    shutil.copytree(three_epochs[0], artifacts)  # resume a copy: the fixture's run stays as it was
+    resumed = _train(artifacts, epochs=5, resume="checkpoints/last.pt")
     assert [r["epoch"] for r in resumed] == [1, 2, 3, 4, 5]
-    assert _without_time(resumed) == _without_time(straight)  # to the last digit, on CPU
+    assert without_time(resumed) == without_time(straight)  # to the last digit, on CPU
 
 
-@pytest.mark.slow
-def test_same_seed_gives_the_same_history_and_another_seed_does_not(tmp_path):
-    first = _train(tmp_path, "first", "-p", "epochs", "2", "-p", "seed", "3")
-    second = _train(tmp_path, "second", "-p", "epochs", "2", "-p", "seed", "3")
-    other = _train(tmp_path, "other", "-p", "epochs", "2", "-p", "seed", "4")
-    assert _without_time(first) == _without_time(second)
-    assert _without_time(first) != _without_time(other)
-
-
-@pytest.mark.slow
 def test_killed_training_run_keeps_its_finished_epochs(tmp_path):
     artifacts = tmp_path / "artifacts"
+    parameters = {"small_run": True, "epochs": 200, "artifacts_dir": artifacts}
     process = subprocess.Popen(
-        [
-            *PAPERMILL,
-            str(REPO_ROOT / "notebooks" / "02_train.ipynb"),
-            str(tmp_path / "out.ipynb"),
-            "-p",
-            "small_run",
-            "True",
-            "-p",
-            "epochs",
-            "200",
-            "-p",
-            "artifacts_dir",
-            str(artifacts),
-        ],
+        papermill_command(notebook_path("02_train"), tmp_path / "out.ipynb", parameters),
         cwd=REPO_ROOT,
-        env=_env(),
+        env=child_environment(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -79,15 +83,16 @@ def test_killed_training_run_keeps_its_finished_epochs(tmp_path):
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
-            if history_path.exists() and len(json.loads(history_path.read_text())) >= 2:
+            if history_path.exists() and len(read_history(artifacts)) >= 2:
                 break
+            assert process.poll() is None, "the training run ended before it could be killed"
             time.sleep(0.5)
         else:
-            pytest.fail("training wrote no history within 4 minutes")
+            pytest.fail("training wrote no two-epoch history within 4 minutes")
     finally:
         os.killpg(process.pid, signal.SIGKILL)  # papermill and its kernel, as a user's kill would
         process.wait()
-    history = json.loads(history_path.read_text())
+    history = read_history(artifacts)
     last = load_checkpoint(artifacts / "checkpoints" / "last.pt")
     assert last["epoch"] >= len(history) - 1 >= 1  # at most the epoch being saved is missing
     assert load_checkpoint(artifacts / "checkpoints" / "best.pt")["epoch"] >= 1
@@ -108,7 +113,6 @@ SAVE_FOREVER = textwrap.dedent("""
 """)
 
 
-@pytest.mark.slow
 def test_process_killed_while_saving_leaves_a_readable_checkpoint(tmp_path):
     path = tmp_path / "best.pt"
     process = subprocess.Popen(
@@ -120,15 +124,19 @@ def test_process_killed_while_saving_leaves_a_readable_checkpoint(tmp_path):
     try:
         assert process.stdout.readline().strip() == "first save done"
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # wait until the big save's temporary file is growing
+        while True:  # wait until the big save's temporary file is growing, then kill mid-save
             partial = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
             if partial and partial[0].stat().st_size > 1_000_000:
                 break
+            assert process.poll() is None, "the saving process died on its own"
+            assert time.monotonic() < deadline, "no temporary file grew past 1 MB within 60 s"
             time.sleep(0.01)
         process.kill()
     finally:
         process.kill()
         process.wait()
+    left_behind = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert left_behind, "the kill did not land during a save"
     checkpoint = load_checkpoint(path)  # the previous complete file, never a half-written one
     assert checkpoint["epoch"] in (1, 2)
     assert checkpoint["model_state"]["features.0.weight"].shape == torch.Size([16, 1, 3, 3])

@@ -1,5 +1,7 @@
 """Evaluation numbers on hand-made predictions."""
 
+import json
+
 import pytest
 import torch
 
@@ -38,6 +40,11 @@ def test_most_confident_mistakes_come_first():
 
 def test_summary_is_json_ready():
     logits = torch.eye(10) * 5
+    logits[3] = torch.tensor([0.0, 0, 0, 0, 0, 0, 0, 0, 9, 0])  # one mistake: a 3 read as 8
     summary = summarize_predictions(logits, torch.arange(10))
-    assert summary["acc"] == 1.0 and summary["num_errors"] == 0 and summary["num_images"] == 10
-    assert len(summary["confusion_matrix"]) == 10
+    # strict JSON: no NaN/Infinity, no tensors or NumPy numbers (json.dumps would refuse them)
+    restored = json.loads(json.dumps(summary, allow_nan=False))
+    assert restored == summary
+    assert restored["acc"] == 0.9 and restored["num_errors"] == 1 and restored["num_images"] == 10
+    assert restored["confusion_matrix"][3][8] == 1 and len(restored["confusion_matrix"]) == 10
+    assert restored["per_class"][3]["recall"] == 0.0

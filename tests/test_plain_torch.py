@@ -96,6 +96,22 @@ def run_plain_torch(checkpoint: dict, images: torch.Tensor, folder: Path) -> dic
     return torch.load(folder / "answers.pt", weights_only=True)
 
 
+def snippet_in_this_process(
+    checkpoint: dict, images: torch.Tensor, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict:
+    """Run SNIPPET with exec, from ``folder``: the same code, without a new interpreter's start.
+
+    That the snippet needs nothing but torch is checked by test_snippet_needs_only_torch and by
+    the fresh interpreter in test_plain_torch_predicts_like_mnist_helpers.
+    """
+    save_checkpoint(checkpoint, folder / "artifacts" / "model" / "mnist_cnn.pt")
+    monkeypatch.chdir(folder)  # the snippet opens artifacts/model/mnist_cnn.pt from here
+    namespace: dict = {"__name__": "snippet"}
+    exec(compile(SNIPPET, "plain_torch.py", "exec"), namespace)
+    logits, names = namespace["classify"](images.clone())
+    return {"logits": logits, "names": names}
+
+
 def mnist_helpers_answers(checkpoint: dict, images: torch.Tensor) -> tuple[torch.Tensor, list[str]]:
     """The same images through mnist_helpers, for comparison."""
     model = model_from_checkpoint(checkpoint)
@@ -117,7 +133,9 @@ def test_plain_torch_predicts_like_mnist_helpers(
     torch.testing.assert_close(answers["logits"], logits, atol=1e-4, rtol=0)
 
 
-def test_plain_torch_rebuilds_batch_norm_models(tmp_path: Path) -> None:
+def test_plain_torch_rebuilds_batch_norm_models(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The strong recipe's options (batch norm, dropout) and another depth, with non-trivial
     # running statistics so that a BatchNorm misplaced by the snippet would change the logits.
     torch.manual_seed(0)
@@ -134,7 +152,7 @@ def test_plain_torch_rebuilds_batch_norm_models(tmp_path: Path) -> None:
             layer.running_var.uniform_(0.5, 2.0)
     checkpoint = inference_checkpoint(make_checkpoint(model))
     images = torch.randint(0, 256, (64, 28, 28), dtype=torch.uint8)
-    answers = run_plain_torch(checkpoint, images, tmp_path)
+    answers = snippet_in_this_process(checkpoint, images, tmp_path, monkeypatch)
     logits, names = mnist_helpers_answers(checkpoint, images)
     assert answers["names"] == names
     torch.testing.assert_close(answers["logits"], logits, atol=1e-5, rtol=0)

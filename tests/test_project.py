@@ -2,37 +2,104 @@
 
 from __future__ import annotations
 
+import ast
+import builtins
 import re
 import subprocess
 import sys
 import tomllib
+from importlib.metadata import packages_distributions
 
 import nbformat
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.support import REPO_ROOT
 
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
 # conda-forge names that differ from PyPI's.
 CONDA_TO_PYPI = {"pytorch": "torch"}
+# Imported by the package but installed by a core dependency that needs it at run time:
+# the widget base classes (traitlets) and IPython's display come with the widget packages.
+COMES_WITH = {"traitlets": "anywidget", "ipython": "ipywidgets"}
+# Imported only where it exists: the notebooks' Colab set-up cell.
+COLAB_ONLY = {"google"}
 
 
 def _name(requirement: str) -> str:
     return re.split(r"[<>=!\[ ;]", requirement.strip(), maxsplit=1)[0].lower()
 
 
-def test_environment_yml_names_the_same_packages_as_pyproject():
-    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
-    pypi = {_name(r) for r in project["dependencies"]}
-    for extra in project["optional-dependencies"].values():
-        pypi |= {_name(r) for r in extra}
-    conda = set()
+def _project() -> dict:
+    return tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+
+
+def _conda_requirements() -> dict[str, str]:
+    """``name -> version specifier`` of environment.yml's conda packages, in PyPI names."""
+    requirements = {}
     text = (REPO_ROOT / "environment.yml").read_text()
     for line in text.split("dependencies:", 1)[1].splitlines():
-        match = re.match(r"^  - ([A-Za-z0-9_.-]+)", line)
+        match = re.match(r"^  - ([A-Za-z0-9_.-]+)(\S*)$", line)
         if match and match.group(1) not in ("python", "pip"):
-            conda.add(CONDA_TO_PYPI.get(match.group(1), match.group(1)).lower())
-    assert conda == pypi
+            name = CONDA_TO_PYPI.get(match.group(1), match.group(1)).lower()
+            requirements[name] = match.group(2)
+    return requirements
+
+
+def _pypi_requirements(requirements: list[str]) -> dict[str, str]:
+    return {_name(r): r.strip()[len(_name(r)) :].replace(" ", "") for r in requirements}
+
+
+def test_environment_yml_pins_the_same_packages_as_pyproject():
+    project = _project()
+    pypi = _pypi_requirements(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        pypi |= _pypi_requirements(extra)
+    assert _conda_requirements() == pypi
+
+
+def test_make_and_conda_install_every_extra():
+    extras = set(_project()["optional-dependencies"])
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    make_extras = re.search(r"^EXTRAS := (\S+)$", makefile, re.MULTILINE).group(1)
+    assert set(make_extras.split(",")) == extras
+    assert '-e ".[$(EXTRAS)]"' in makefile
+    conda_pip = re.search(r'- -e "\.\[([a-z,]+)\]"', (REPO_ROOT / "environment.yml").read_text())
+    assert set(conda_pip.group(1).split(",")) == extras
+
+
+def _imported_top_level_modules(source: str) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_core_dependencies_are_what_the_package_and_notebooks_import():
+    modules = set()
+    for path in (REPO_ROOT / "mnist_helpers").glob("*.py"):
+        modules |= _imported_top_level_modules(path.read_text())
+    for path in NOTEBOOKS:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":  # IPython magics and shell lines are not Python
+                lines = cell.source.splitlines()
+                python = [line for line in lines if not line.lstrip().startswith(("%", "!"))]
+                modules |= _imported_top_level_modules("\n".join(python))
+    third_party = modules - set(sys.stdlib_module_names) - {"mnist_helpers"} - COLAB_ONLY
+    distributions = packages_distributions()
+    needed = set()
+    for module in third_party:
+        assert module in distributions, f"{module} is imported but not installed"
+        for distribution in distributions[module]:
+            needed.add(COMES_WITH.get(distribution.lower(), distribution.lower()))
+    core = {_name(r) for r in _project()["dependencies"]}
+    assert needed == core, "core dependencies must be exactly what `import` needs"
+    for tool in ("jupyterlab", "papermill", "nbformat"):
+        assert tool not in core and tool in {
+            _name(r) for r in _project()["optional-dependencies"]["notebooks"]
+        }
 
 
 def test_torch_is_never_required_newer_than_2_14_1():
@@ -83,8 +150,49 @@ print("ok")
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
 
 
-def test_ci_runs_the_readme_test_command():
+def test_ci_runs_lint_then_the_readme_test_command():
     readme = (REPO_ROOT / "README.md").read_text()
     ci = (REPO_ROOT / ".ci" / "run").read_text()
     assert "make test" in readme and "make run" in readme
-    assert re.search(r"^make test$", ci, re.MULTILINE)
+    commands = re.findall(r"^make \w+$", ci, re.MULTILINE)
+    assert commands == ["make lint", "make test"]
+
+
+def test_lint_runs_ruff_and_the_type_checker_over_the_package():
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    lint = re.search(r"^lint:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE).group(1)
+    assert "ruff check mnist_helpers" in lint and "$(BIN)/mypy" in lint
+    mypy = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    assert mypy["files"] == ["mnist_helpers"]
+    assert "mypy" in {_name(r) for r in _project()["optional-dependencies"]["test"]}
+
+
+def _builtin_exception(name: str) -> bool:
+    value = getattr(builtins, name, None)
+    return isinstance(value, type) and issubclass(value, BaseException)
+
+
+@pytest.mark.parametrize(
+    "path", sorted((REPO_ROOT / "mnist_helpers").glob("*.py")), ids=lambda p: p.name
+)
+def test_every_deliberate_error_is_a_mnist_helpers_error(path):
+    # ``raise ValueError(...)`` escapes ``except MnistHelpersError``; re-raising is fine.
+    offending = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+            function = node.exc.func
+            if isinstance(function, ast.Name) and _builtin_exception(function.id):
+                offending.append(f"line {node.lineno}: raise {function.id}")
+    assert not offending, offending
+
+
+def test_no_comment_cites_a_document_outside_the_repository():
+    # The style guide the project was written to is not shipped; a citation of it helps nobody.
+    citation = re.compile(r"\bSTYLE(?:\.md|\s+\d)")
+    files = [REPO_ROOT / name for name in ("Makefile", ".gitignore", "pyproject.toml")]
+    for folder in ("mnist_helpers", "tests", "tools", "benchmarks", "notebooks"):
+        files += [
+            p for p in (REPO_ROOT / folder).rglob("*") if p.suffix in (".py", ".ipynb", ".js")
+        ]
+    cited = [str(p.relative_to(REPO_ROOT)) for p in files if citation.search(p.read_text())]
+    assert not cited, cited

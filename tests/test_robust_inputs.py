@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
-
 import numpy as np
 import pytest
 import torch
@@ -16,6 +13,7 @@ from PIL import Image
 from mnist_helpers.errors import BlankImageError, ImageInputError
 from mnist_helpers.image_io import MAX_PIXELS
 from mnist_helpers.preprocess import preprocess_image
+from tests.support import png_claiming_size
 
 
 def _check_result(image) -> None:
@@ -75,29 +73,8 @@ def test_wrong_shapes_are_named():
             preprocess_image(np.zeros(shape))
 
 
-def _png_claiming_size(path, width, height):
-    """A tiny PNG whose header claims a huge size (decoding it would need gigabytes)."""
-
-    def chunk(kind, data):
-        return (
-            struct.pack(">I", len(data))
-            + kind
-            + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00" * 10))
-        + chunk(b"IEND", b"")
-    )
-    return path
-
-
 def test_huge_image_file_is_refused_before_decoding(tmp_path):
-    path = _png_claiming_size(tmp_path / "huge.png", 40_000, 40_000)
+    path = png_claiming_size(tmp_path / "huge.png", 40_000, 40_000)
     with pytest.raises(ImageInputError, match="too large"):
         preprocess_image(path)
 

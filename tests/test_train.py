@@ -6,6 +6,7 @@ import torch
 from mnist_helpers.batches import TensorBatches
 from mnist_helpers.model import MnistCNN
 from mnist_helpers.train import evaluate, fit, predict_logits, train_one_epoch
+from tests.support import baseline_on_mnist, fit_quietly
 
 
 def _toy_loaders():
@@ -55,19 +56,38 @@ def test_fit_history_records_and_callback():
 
 
 def test_evaluate_matches_a_hand_computation():
-    train, val = _toy_loaders()
-    model = MnistCNN(conv_channels=(4,), hidden_units=8)
-    logits, labels = predict_logits(model, val)
-    expected_acc = (logits.argmax(1) == labels).float().mean().item()
-    assert evaluate(model, val)["acc"] == pytest.approx(expected_acc)
-    assert logits.shape == (32, 10)
+    # 40 images in batches of 16: the last batch is short, so a mean of batch means would differ.
+    generator = torch.Generator().manual_seed(1)
+    images = torch.randn(40, 1, 28, 28, generator=generator)
+    labels = torch.randint(0, 10, (40,), generator=generator)
+    torch.manual_seed(0)
+    model = MnistCNN(conv_channels=(4,), hidden_units=8).eval()
+    correct, loss_sum = 0, 0.0
+    with torch.no_grad():
+        for image, label in zip(images, labels, strict=True):  # one image at a time, no loader
+            logits = model(image[None])[0].double()  # (10,)
+            correct += int(logits.argmax() == label)
+            loss_sum += (torch.logsumexp(logits, 0) - logits[label]).item()  # cross-entropy
+    result = evaluate(model, TensorBatches(images, labels, 16))
+    assert result["acc"] == pytest.approx(correct / 40)
+    assert result["loss"] == pytest.approx(loss_sum / 40, rel=1e-5)
+
+
+def test_predict_logits_returns_every_image_in_order():
+    generator = torch.Generator().manual_seed(2)
+    images = torch.randn(40, 1, 28, 28, generator=generator)
+    labels = torch.arange(40) % 10
+    model = MnistCNN(conv_channels=(4,), hidden_units=8).eval()
+    logits, returned_labels = predict_logits(model, TensorBatches(images, labels, 16))
+    assert logits.shape == (40, 10) and logits.dtype == torch.float32
+    assert torch.equal(returned_labels, labels)
+    with torch.no_grad():
+        torch.testing.assert_close(logits, model(images), atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.slow
 def test_short_real_training_run_clears_the_accuracy_bar():
     """One epoch on 20,000 real images must reach 96 % validation accuracy (a good run: 98)."""
-    from tests.conftest import baseline_on_mnist, fit_quietly
-
     setup, data = baseline_on_mnist(seed=1, epochs=1, augment=False, train_limit=20_000)
     history = fit_quietly(setup, data, 1)
     assert history[0]["val_acc"] >= 0.96, history

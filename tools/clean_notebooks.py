@@ -1,4 +1,4 @@
-"""Strip executed notebooks of run noise before committing them (STYLE 11).
+"""Strip executed notebooks of run noise before committing them, so diffs show real changes.
 
 Removes papermill and execution timing metadata, widget state and widget outputs, papermill's
 injected-parameters cell; keeps only the final state of progress bars; fails on machine paths.

@@ -1,0 +1,1 @@
+"""Benchmarks of the training path, the notebooks and the canvas: ``python -m benchmarks.run``."""

@@ -1,0 +1,259 @@
+"""Does the default run know what is not a digit, and what does that cost? Over several seeds.
+
+    python -m benchmarks.not_a_digit                     # seeds 0 1 2, the default run each
+    python -m benchmarks.not_a_digit --seeds 0 1 2 3 4 --compare
+
+For each seed: train 02_train's default run in-process (recipe, augmentation with generated
+non-digits, lr decay, 5 epochs), then answer, as ``Predictor.predict`` does (preprocessing, model,
+status), on
+
+- the 10,000 MNIST test digits: accuracy, and the share flagged "not a digit" or "unsure";
+- drawing-like digits never trained on (``drawn_digits``: MNIST test digits as drawings, typed
+  digits, pen strokes; four colour conventions): accuracy and the shares flagged;
+- generated non-digits (``nondigits``: letters, symbols, shapes, scribbles, dots, line groups,
+  zig-zags; other fonts, other code and other seeds than the non-digits trained on): the share
+  flagged "not a digit" (a blank answer counts as flagged), per family.
+
+``--compare`` also trains each seed without the generated non-digits (everything else the same),
+to show what they cost in accuracy and what they buy. Writes benchmarks/results/not_a_digit.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from mnist_helpers.atomic import write_bytes
+from mnist_helpers.augment import training_augmentation
+from mnist_helpers.batches import TensorBatches
+from mnist_helpers.config import TrainParams
+from mnist_helpers.data import MNIST_MEAN, MNIST_STD, load_mnist
+from mnist_helpers.device import autocast_dtype, get_device, set_seed
+from mnist_helpers.drawn_digits import drawn_digit_set
+from mnist_helpers.errors import BlankImageError
+from mnist_helpers.loaders import make_test_loader, make_train_val_loaders
+from mnist_helpers.nondigits import nondigit_set
+from mnist_helpers.predict import BLANK, NOT_A_DIGIT, UNSURE, read_status
+from mnist_helpers.preprocess import preprocess_steps
+from mnist_helpers.recipes import build_training, get_recipe
+from mnist_helpers.train import evaluate, fit
+
+RESULTS = Path(__file__).resolve().parent / "results" / "not_a_digit.md"
+# Seeds of the evaluation sets: fixed, and unlike any seed a training run uses for its non-digits.
+DRAWN_SEED, NONDIGIT_SEED = 1_001, 2_002
+
+
+@dataclass
+class EvalSet:
+    """Preprocessed images ``(N, 1, 28, 28)``, labels (-1: not a digit) and a group per image."""
+
+    tensors: torch.Tensor
+    labels: torch.Tensor
+    groups: list[str]
+    blank_groups: list[str]  # images refused as blank (no tensor)
+
+
+def preprocess_all(images: list, labels: list[int], groups: list[str]) -> EvalSet:
+    """Preprocess every image as ``Predictor.predict`` does; blanks are set aside."""
+    tensors, kept_labels, kept_groups, blank = [], [], [], []
+    for image, label, group in zip(images, labels, groups, strict=True):
+        try:
+            tensors.append(preprocess_steps(image).tensor)
+        except BlankImageError:
+            blank.append(group)
+            continue
+        kept_labels.append(label)
+        kept_groups.append(group)
+    return EvalSet(torch.cat(tensors), torch.tensor(kept_labels), kept_groups, blank)
+
+
+def evaluation_sets(per_family: int, per_source: int) -> dict[str, EvalSet]:
+    """MNIST test (through preprocessing), drawing-like digits and non-digits."""
+    test = load_mnist(train=False)
+    mnist = [test.images[i].numpy() for i in range(len(test))]
+    drawn = drawn_digit_set(test, per_source, seed=DRAWN_SEED)
+    others = nondigit_set(per_family, seed=NONDIGIT_SEED)
+    return {
+        "mnist": preprocess_all(mnist, test.labels.tolist(), ["mnist"] * len(mnist)),
+        "drawn": preprocess_all(
+            [d.image for d in drawn], [d.label for d in drawn], [d.source for d in drawn]
+        ),
+        "nondigit": preprocess_all(
+            [n.image for n in others], [-1] * len(others), [n.family for n in others]
+        ),
+    }
+
+
+def train_default(seed: int, device: torch.device, *, nondigits: bool) -> tuple[torch.nn.Module, dict]:
+    """02_train's default run for ``seed``; ``nondigits=False`` leaves the non-digits out."""
+    params = TrainParams(seed=seed)
+    set_seed(seed)
+    data = make_train_val_loaders(
+        batch_size=params.batch_size,
+        val_fraction=params.val_fraction,
+        seed=seed,
+        device=device,
+        augment=params.augment,
+    )
+    train_loader = data.train_loader
+    if not nondigits:
+        train_loader = TensorBatches(
+            train_loader.images,
+            train_loader.labels,
+            params.batch_size,
+            shuffle=True,
+            seed=seed,
+            augment=training_augmentation(MNIST_MEAN, MNIST_STD),
+        )
+    setup = build_training(
+        get_recipe(params.recipe),
+        lr=params.lr,
+        epochs=params.epochs,
+        steps_per_epoch=len(train_loader),
+        device=device,
+    )
+    dtype = autocast_dtype(params.precision, device)
+    history = fit(
+        setup.model,
+        setup.optimizer,
+        train_loader,
+        data.val_loader,
+        epochs=params.epochs,
+        scheduler=setup.scheduler,
+        show_progress=False,
+        autocast_dtype=dtype,
+    )
+    test = evaluate(setup.model, make_test_loader(device=device), autocast_dtype=dtype)
+    seconds = statistics.median(record["seconds"] for record in history)
+    return setup.model.eval(), {"test_acc": test["acc"], "seconds_per_epoch": seconds}
+
+
+@torch.no_grad()
+def answers(model: torch.nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, list[str]]:
+    """Most probable digit and status per preprocessed image, as ``Predictor.predict`` gives."""
+    device = next(model.parameters()).device
+    probs = torch.cat(
+        [
+            model(chunk.to(device).contiguous(memory_format=torch.channels_last)).float().softmax(1)
+            for chunk in images.split(1000)
+        ]
+    ).cpu()
+    return probs.argmax(1), [read_status(p) for p in probs.tolist()]
+
+
+def share(flags: list[bool]) -> float:
+    """Mean of a list of booleans (0 for an empty list)."""
+    return sum(flags) / len(flags) if flags else 0.0
+
+
+def score(model: torch.nn.Module, sets: dict[str, EvalSet]) -> dict[str, float]:
+    """Accuracy and flagged shares on every evaluation set."""
+    row: dict[str, float] = {}
+    for name in ("mnist", "drawn"):
+        guess, status = answers(model, sets[name].tensors)
+        row[f"{name}_acc"] = (guess == sets[name].labels).float().mean().item()
+        row[f"{name}_not_a_digit"] = share([s == NOT_A_DIGIT for s in status])
+        row[f"{name}_unsure"] = share([s == UNSURE for s in status])
+        for source in sorted(set(sets[name].groups)) if name == "drawn" else ():
+            mine = [g == source for g in sets[name].groups]
+            row[f"drawn_acc_{source}"] = share(
+                [bool(ok) for ok, m in zip(guess == sets[name].labels, mine, strict=True) if m]
+            )
+    nondigit = sets["nondigit"]
+    _, status = answers(model, nondigit.tensors)
+    flagged = Counter(g for g, s in zip(nondigit.groups, status, strict=True) if s == NOT_A_DIGIT)
+    flagged.update(nondigit.blank_groups)  # refused as blank: not answered as a digit either
+    totals = Counter(nondigit.groups) + Counter(nondigit.blank_groups)
+    row["nondigit_flagged"] = sum(flagged.values()) / sum(totals.values())
+    for family in totals:
+        row[f"nondigit_{family}"] = flagged[family] / totals[family]
+    return row
+
+
+def pct(value: float) -> str:
+    """A share as a percentage with two decimals."""
+    return f"{value:.2%}"
+
+
+def markdown(rows: dict[str, list[dict[str, float]]], sets: dict[str, EvalSet], device: str) -> str:
+    """The report: one table of the headline figures per run, then the per-family shares."""
+    sizes = {name: len(s.labels) + len(s.blank_groups) for name, s in sets.items()}
+    lines = [
+        "# Not a digit: flagged shares and accuracy",
+        "",
+        f"`python -m benchmarks.not_a_digit` on {device}; evaluation sets: {sizes['mnist']:,} MNIST "
+        f"test digits, {sizes['drawn']:,} drawing-like digits, {sizes['nondigit']:,} non-digits. "
+        "Statuses as `Predictor.predict` gives them, with the default thresholds.",
+        "",
+        "| training | seed | s / epoch | MNIST test acc | MNIST flagged not a digit | MNIST unsure "
+        "| drawn acc | drawn flagged not a digit | drawn unsure | non-digits flagged |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for training, runs in rows.items():
+        for run in runs:
+            lines.append(
+                f"| {training} | {run['seed']:.0f} | {run['seconds_per_epoch']:.1f} "
+                f"| {pct(run['test_acc'])} | {pct(run['mnist_not_a_digit'])} "
+                f"| {pct(run['mnist_unsure'])} | {pct(run['drawn_acc'])} "
+                f"| {pct(run['drawn_not_a_digit'])} | {pct(run['drawn_unsure'])} "
+                f"| {pct(run['nondigit_flagged'])} |"
+            )
+        mean = {k: statistics.mean(r[k] for r in runs) for k in runs[0]}
+        lines.append(
+            f"| {training} | **mean** | {mean['seconds_per_epoch']:.1f} "
+            f"| **{pct(mean['test_acc'])}** | **{pct(mean['mnist_not_a_digit'])}** "
+            f"| {pct(mean['mnist_unsure'])} | **{pct(mean['drawn_acc'])}** "
+            f"| **{pct(mean['drawn_not_a_digit'])}** | {pct(mean['drawn_unsure'])} "
+            f"| **{pct(mean['nondigit_flagged'])}** |"
+        )
+    lines += ["", "Per family and source (mean over seeds):", ""]
+    keys = sorted(k for k in next(iter(rows.values()))[0] if k.startswith(("nondigit_", "drawn_acc_")))
+    lines += ["| training | " + " | ".join(keys) + " |", "| --- " * (len(keys) + 1) + "|"]
+    for training, runs in rows.items():
+        means = [pct(statistics.mean(r[k] for r in runs)) for k in keys]
+        lines.append(f"| {training} | " + " | ".join(means) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Train, answer, print and write the report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--per-family", type=int, default=100, help="non-digits per family (100)")
+    parser.add_argument("--per-source", type=int, default=300, help="drawn digits per source (300)")
+    parser.add_argument("--compare", action="store_true", help="also train without non-digits")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    device = get_device(args.device)
+    started = time.perf_counter()
+    sets = evaluation_sets(args.per_family, args.per_source)
+    print(f"evaluation sets ready in {time.perf_counter() - started:.0f} s", flush=True)
+    trainings = {"default": True} | ({"without non-digits": False} if args.compare else {})
+    rows: dict[str, list[dict[str, float]]] = {name: [] for name in trainings}
+    for seed in args.seeds:
+        for name, nondigits in trainings.items():
+            model, trained = train_default(seed, device, nondigits=nondigits)
+            row = {"seed": seed, **trained, **score(model, sets)}
+            rows[name].append(row)
+            print(
+                f"{name}, seed {seed}: test acc {pct(row['test_acc'])}, MNIST flagged "
+                f"{pct(row['mnist_not_a_digit'])}, drawn acc {pct(row['drawn_acc'])} flagged "
+                f"{pct(row['drawn_not_a_digit'])}, non-digits flagged "
+                f"{pct(row['nondigit_flagged'])}",
+                flush=True,
+            )
+    report = markdown(rows, sets, device.type)
+    print(report)
+    write_bytes(report.encode(), args.output)
+    print(f"written to {args.output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""Live training feedback: each finished epoch's numbers at once and learning curves that grow.
+
+In a notebook a person is reading (JupyterLab, VS Code, Colab) the figure is redrawn in place after
+every epoch. In a headless run (papermill, nbval) nothing is redrawn: the epoch lines are printed
+as they come and the figure is shown once at the end, so the saved notebook is the same every run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from mnist_helpers.plots import plot_history
+from mnist_helpers.train import format_record
+
+EpochCallback = Callable[[dict[str, Any]], None]
+
+
+def is_interactive_frontend() -> bool:
+    """True inside a Jupyter kernel whose current cell was sent by a frontend a person uses.
+
+    Frontends people use (JupyterLab, Notebook, VS Code, Colab) allow ``input()``; headless
+    executors (papermill's nbclient, nbval) send their cells with ``allow_stdin`` off.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    kernel = getattr(shell, "kernel", None)
+    if kernel is None:
+        return False  # plain Python or a terminal IPython: no figure to update in place
+    try:
+        request = kernel.get_parent("shell")
+    except Exception:  # an older or unusual kernel: be quiet rather than wrong
+        return False
+    return bool(request.get("content", {}).get("allow_stdin", False))
+
+
+class LiveHistory:
+    """An ``on_epoch_end`` callback: passes each record on, prints it, and redraws the curves.
+
+    Args:
+        then: called first with each record (e.g. the checkpoint keeper), so a figure problem can
+            never cost a checkpoint.
+        previous: records of epochs already trained (a resumed run), drawn before the new ones.
+        interactive: redraw after every epoch; None asks ``is_interactive_frontend``.
+    """
+
+    def __init__(
+        self,
+        then: EpochCallback | None = None,
+        *,
+        previous: Sequence[dict[str, Any]] = (),
+        interactive: bool | None = None,
+    ) -> None:
+        self.then = then
+        self.records: list[dict[str, Any]] = list(previous)
+        self.interactive = is_interactive_frontend() if interactive is None else interactive
+        self._handle: Any = None
+        self.figure: Any = None  # the latest learning-curve figure
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        """Hand ``record`` on, print its line, and (interactively) redraw the figure."""
+        if self.then is not None:
+            self.then(record)
+        self.records.append(record)
+        print(format_record(record), flush=True)
+        if self.interactive:
+            self._show(update=self._handle is not None)
+
+    def _show(self, *, update: bool) -> None:
+        from IPython.display import display
+
+        self.figure = plot_history(self.records)
+        if update:
+            self._handle.update(self.figure)
+        else:
+            self._handle = display(self.figure, display_id=True)
+
+    def finish(self) -> None:
+        """Leave the final curves on screen: already there interactively, shown once otherwise.
+
+        The final figure is kept in ``self.figure`` (for saving).
+        """
+        if not self.records:
+            return
+        if self.interactive and self._handle is not None:
+            return
+        from IPython.display import display
+
+        self.figure = plot_history(self.records)
+        display(self.figure)

@@ -1,0 +1,212 @@
+"""Images that are not digits, drawn in code: letters, symbols, shapes, scribbles, dots, lines.
+
+They test whether the project says "not a digit" where a ten-class model would still name one.
+Nothing is downloaded: glyphs come from the fonts matplotlib ships. Each family draws ink on a
+square canvas; ``in_convention`` turns the ink into one of the four ways drawings reach
+``predict`` (ink on paper, light on dark, dark or light strokes on a transparent canvas).
+Letters and symbols that people write like a digit (O, l, S, Z, ...) are left out on purpose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from mnist_helpers.errors import ParameterError
+
+# Written like 0, 1, 2, 5, 6, 8 or 9 by many people, so a "not a digit" answer would be wrong.
+DIGIT_LIKE = set("OoDIlJjSsZzbBGgqQ|!/\\()[]Tt")
+LETTERS = "".join(c for c in "ABCEFHKLMNPRUVWXYacdefhkmnprtuvwxy" if c not in DIGIT_LIKE)
+SYMBOLS = "#@%&$?+=*<>~^€£¥§¶±÷×∞Ωπ√∑∂♥♦♣♠★☺✓✗→←↑↓"
+CONVENTIONS = ("dark_on_light", "light_on_dark", "transparent_dark", "transparent_light")
+# Fonts by family name inside matplotlib's font folder; evaluation and other uses may differ.
+FONT_FILES = (
+    "DejaVuSans.ttf",
+    "DejaVuSans-Bold.ttf",
+    "DejaVuSerif.ttf",
+    "DejaVuSerif-Italic.ttf",
+    "DejaVuSansMono.ttf",
+    "STIXGeneral.ttf",
+    "STIXGeneralBol.ttf",
+)
+
+
+@dataclass(frozen=True)
+class NonDigit:
+    """One generated image and what it shows."""
+
+    family: str
+    convention: str
+    image: np.ndarray  # uint8: (H, W), (H, W, 3) or (H, W, 4) by convention
+
+
+def _font_folder() -> Path:
+    import matplotlib  # the project depends on it for plots; imported here, not at import time
+
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+
+
+@cache
+def font(name: str, size: int) -> ImageFont.FreeTypeFont:
+    """One of matplotlib's TrueType fonts by file name, at ``size`` pixels."""
+    return ImageFont.truetype(str(_font_folder() / name), size)
+
+
+def _canvas(side: int) -> tuple[Image.Image, ImageDraw.ImageDraw]:
+    image = Image.new("L", (side, side), 0)
+    return image, ImageDraw.Draw(image)
+
+
+def _points(rng: np.random.Generator, count: int, side: int, margin: float) -> list[tuple]:
+    low, high = margin * side, (1 - margin) * side
+    return [tuple(p) for p in rng.uniform(low, high, size=(count, 2)).tolist()]
+
+
+def _glyph(chars: str, rng: np.random.Generator, side: int, pen: int) -> Image.Image:
+    image, draw = _canvas(side)
+    char = chars[int(rng.integers(len(chars)))]
+    face = font(FONT_FILES[int(rng.integers(len(FONT_FILES)))], int(side * rng.uniform(0.4, 0.7)))
+    box = draw.textbbox((0, 0), char, font=face)
+    left = (side - (box[2] - box[0])) / 2 - box[0] + rng.uniform(-0.1, 0.1) * side
+    top = (side - (box[3] - box[1])) / 2 - box[1] + rng.uniform(-0.1, 0.1) * side
+    draw.text((left, top), char, fill=255, font=face)
+    return image
+
+
+def letter(rng: np.random.Generator, side: int, pen: int) -> Image.Image:
+    """A typed-looking letter that is not written like a digit."""
+    return _glyph(LETTERS, rng, side, pen)
+
+
+def symbol(rng: np.random.Generator, side: int, pen: int) -> Image.Image:
+    """A typed symbol: #, @, %, a heart, an arrow, a check mark, ..."""
+    return _glyph(SYMBOLS, rng, side, pen)
+
+
+def shape(rng: np.random.Generator, side: int, pen: int) -> Image.Image:
+    """A triangle, star, cross or filled blob (no circles or ovals: those are zeros)."""
+    image, draw = _canvas(side)
+    centre, radius = side / 2 + rng.uniform(-0.1, 0.1, 2) * side, side * rng.uniform(0.2, 0.4)
+    kind = ("triangle", "star", "cross", "filled", "square")[int(rng.integers(5))]
+    if kind == "cross":
+        for angle in (0, np.pi / 2) if rng.random() < 0.5 else (np.pi / 4, 3 * np.pi / 4):
+            dx, dy = radius * np.cos(angle), radius * np.sin(angle)
+            line = [(centre[0] - dx, centre[1] - dy), (centre[0] + dx, centre[1] + dy)]
+            draw.line(line, fill=255, width=pen)
+        return image
+    corners = {"triangle": 3, "star": 10, "filled": int(rng.integers(3, 9)), "square": 4}[kind]
+    angles = np.linspace(0, 2 * np.pi, corners, endpoint=False) + rng.uniform(0, np.pi)
+    radii = np.where(np.arange(corners) % 2, 0.45, 1.0) if kind == "star" else np.ones(corners)
+    xy = [
+        (centre[0] + radius * r * np.cos(a), centre[1] + radius * r * np.sin(a))
+        for a, r in zip(angles, radii, strict=True)
+    ]
+    if kind == "filled":
+        draw.polygon(xy, fill=255)
+    else:
+        draw.line([*xy, xy[0]], fill=255, width=pen, joint="curve")
+    return image
+
+
+def scribble(rng: np.random.Generator, side: int, pen: int) -> Image.Image:
+    """A smooth random curve through many points, crossing itself."""
+    image, draw = _canvas(side)
+    anchors = np.array(_points(rng, int(rng.integers(6, 14)), side, 0.1))
+    # Quadratic smoothing between midpoints makes the curve look hand-drawn, not polygonal.
+    path = []
+    for a, b, c in zip(anchors[:-2], anchors[1:-1], anchors[2:], strict=True):
+        start, end = (a + b) / 2, (b + c) / 2
+        for t in np.linspace(0, 1, 12):
+            path.append(tuple((1 - t) ** 2 * start + 2 * (1 - t) * t * b + t**2 * end))
+    draw.line(path, fill=255, width=pen, joint="curve")
+    return image
+
+
+def dots(rng: np.random.Generator, side: int, pen: int) -> Image.Image:
+    """One to five round dots the size of the pen."""
+    image, draw = _canvas(side)
+    for x, y in _points(rng, int(rng.integers(1, 6)), side, 0.15):
+        radius = pen * rng.uniform(0.5, 1.5)
+        draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=255)
+    return image
+
+
+def lines(rng: np.random.Generator, side: int, pen: int) -> Image.Image:
+    """Two to six parallel strokes, or a grid of them."""
+    image, draw = _canvas(side)
+    count = int(rng.integers(2, 7))
+    angle = rng.uniform(0, np.pi)
+    for turn in (0, np.pi / 2)[: 1 + int(rng.random() < 0.4)]:
+        direction = np.array([np.cos(angle + turn), np.sin(angle + turn)])
+        normal = np.array([-direction[1], direction[0]])
+        for offset in np.linspace(-0.3, 0.3, count) * side:
+            middle = side / 2 + normal * offset
+            half = direction * side * rng.uniform(0.25, 0.4)
+            draw.line([tuple(middle - half), tuple(middle + half)], fill=255, width=pen)
+    return image
+
+
+def zigzag(rng: np.random.Generator, side: int, pen: int) -> Image.Image:
+    """A zig-zag over most of the canvas, sideways or downwards."""
+    image, draw = _canvas(side)
+    turns = int(rng.integers(4, 14))
+    along = np.linspace(0.05, 0.95, turns) * side
+    across = np.where(np.arange(turns) % 2, 0.05, 0.95) * side
+    across = across + rng.uniform(-0.05, 0.05, turns) * side
+    points = zip(along, across, strict=True) if rng.random() < 0.5 else zip(across, along, strict=True)
+    draw.line(list(points), fill=255, width=pen, joint="curve")
+    return image
+
+
+FAMILIES: dict[str, Callable[[np.random.Generator, int, int], Image.Image]] = {
+    "letter": letter,
+    "symbol": symbol,
+    "shape": shape,
+    "scribble": scribble,
+    "dots": dots,
+    "lines": lines,
+    "zigzag": zigzag,
+}
+
+
+def in_convention(ink: np.ndarray, convention: str) -> np.ndarray:
+    """Turn an ink map (uint8, 255 = ink) into an image in one of CONVENTIONS."""
+    if convention == "light_on_dark":
+        return ink
+    if convention == "dark_on_light":
+        return np.repeat((255 - ink)[..., None], 3, axis=2)
+    if convention in ("transparent_dark", "transparent_light"):
+        rgba = np.zeros((*ink.shape, 4), dtype=np.uint8)
+        rgba[..., :3] = 255 if convention == "transparent_light" else 0
+        rgba[..., 3] = ink
+        return rgba
+    raise ParameterError(f"convention must be one of {CONVENTIONS}; got {convention!r}")
+
+
+def make_nondigit(family: str, rng: np.random.Generator, side: int = 280) -> NonDigit:
+    """One image of ``family`` on a ``side`` x ``side`` canvas, pen 1/30 to 1/10 of the side."""
+    if family not in FAMILIES:
+        raise ParameterError(f"family must be one of {tuple(FAMILIES)}; got {family!r}")
+    pen = max(1, round(side * rng.uniform(1 / 30, 1 / 10)))
+    ink = np.asarray(FAMILIES[family](rng, side, pen), dtype=np.uint8)
+    convention = CONVENTIONS[int(rng.integers(len(CONVENTIONS)))]
+    return NonDigit(family, convention, in_convention(ink, convention))
+
+
+def nondigit_set(
+    per_family: int, *, seed: int, families: tuple[str, ...] | None = None, side: int = 280
+) -> list[NonDigit]:
+    """``per_family`` images of each family (all by default), the same for the same ``seed``."""
+    if per_family < 1:
+        raise ParameterError(f"per_family must be >= 1; got {per_family!r}")
+    rng = np.random.default_rng(seed)
+    return [
+        make_nondigit(family, rng, side)
+        for family in (families or tuple(FAMILIES))
+        for _ in range(per_family)
+    ]

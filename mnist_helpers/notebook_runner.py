@@ -1,0 +1,88 @@
+"""Run a notebook headless with papermill: the one runner that tests and benchmarks share.
+
+Papermill runs in a child process (``python -m papermill``), so importing this module imports
+nothing heavy; papermill itself is an optional dependency and is only looked for when a notebook
+is run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+from mnist_helpers.errors import MissingExtraError
+from mnist_helpers.paths import project_root
+
+# Variables that would change what a notebook does behind its parameters' back. A run started
+# here leaves them out, so the parameters given are the ones that decide; a caller who wants one
+# passes it in ``env`` explicitly.
+OVERRIDE_VARIABLES = ("MNIST_SMALL_RUN", "MNIST_ARTIFACTS_DIR")
+INSTALL_HINT = 'pip install -e ".[notebooks]"'
+
+
+def notebook_path(name: str | os.PathLike[str]) -> Path:
+    """``notebooks/<name>.ipynb`` for a bare name such as ``"02_train"``; a path is kept."""
+    path = Path(name)
+    if path.suffix == ".ipynb" or len(path.parts) > 1:
+        return path if path.is_absolute() else project_root() / path
+    return project_root() / "notebooks" / f"{name}.ipynb"
+
+
+def papermill_command(
+    notebook: Path, output: Path, parameters: Mapping[str, Any], kernel: str = "python3"
+) -> list[str]:
+    """The papermill command line; parameters travel as JSON so that their types are kept."""
+    # `-p` guesses types from text ("1" becomes an int, "None" becomes None); JSON is valid YAML
+    # and keeps a string a string.
+    values = {
+        key: str(value) if isinstance(value, Path) else value for key, value in parameters.items()
+    }
+    command = [sys.executable, "-m", "papermill", "--no-progress-bar", "-k", kernel]
+    command += [str(notebook), str(output)]
+    if values:
+        command += ["-y", json.dumps(values)]
+    return command
+
+
+def child_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without the override variables, then ``env`` on top."""
+    base = {key: value for key, value in os.environ.items() if key not in OVERRIDE_VARIABLES}
+    base.setdefault("MPLBACKEND", "Agg")  # no window can open in a headless run
+    return {**base, **(env or {})}
+
+
+def run_notebook(
+    name: str | os.PathLike[str],
+    output: Path,
+    parameters: Mapping[str, Any],
+    *,
+    cwd: Path | None = None,
+    timeout: float | None = None,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Execute notebook ``name`` into ``output`` with papermill and return the finished process.
+
+    The caller checks ``returncode`` (papermill's own log is in ``stderr``). ``output``'s folder is
+    created, as papermill does not. ``cwd`` defaults to the repository root.
+    """
+    if find_spec("papermill") is None:
+        raise MissingExtraError(
+            f"Running a notebook needs papermill; install it with {INSTALL_HINT}"
+        )
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(
+        papermill_command(notebook_path(name), output, parameters),
+        cwd=cwd or project_root(),
+        env=child_environment(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

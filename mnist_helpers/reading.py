@@ -1,0 +1,129 @@
+"""Sentences that read a run's own numbers, printed beside a figure so the text cannot drift."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mnist_helpers.calibration import (
+    CONFIDENCE_BINS,
+    bin_edges,
+    expected_calibration_error,
+    histogram,
+    reliability_table,
+)
+from mnist_helpers.errors import ParameterError
+
+
+def read_learning_curves(history: Sequence[dict[str, Any]]) -> list[str]:
+    """What the loss and accuracy curves of ``history`` show, one sentence per finding."""
+    if not history:
+        raise ParameterError("history is empty: train at least one epoch first")
+    lines = []
+    for before, after in zip(history, history[1:], strict=False):
+        train_fell = after["train_loss"] < before["train_loss"]
+        val_rose = after["val_loss"] > before["val_loss"]
+        if train_fell and val_rose:
+            lines.append(
+                f"epoch {after['epoch']}: training loss fell but validation loss rose "
+                f"({before['val_loss']:.4f} -> {after['val_loss']:.4f}): a step towards "
+                "over-fitting, or noise; one epoch alone does not decide it."
+            )
+    below = [r["epoch"] for r in history if r["train_acc"] < r["val_acc"]]
+    lines.append(
+        f"training accuracy is below validation accuracy in {len(below)} of {len(history)} "
+        f"epochs{' (' + ', '.join(map(str, below)) + ')' if below else ''}."
+    )
+    if len(history) >= 2:
+        last, previous = history[-1], history[-2]
+        if last["val_loss"] < previous["val_loss"] and last["train_loss"] < previous["train_loss"]:
+            lines.append(
+                "both losses still fell in the last epoch: more epochs would probably still help."
+            )
+        else:
+            lines.append(
+                "the losses did not both fall in the last epoch: more epochs may not help."
+            )
+    best = max(history, key=lambda r: r["val_acc"])
+    lines.append(f"best validation accuracy {best['val_acc']:.2%} at epoch {best['epoch']}.")
+    return lines
+
+
+def read_confidence(
+    confidence: torch.Tensor, correct: torch.Tensor, num_bins: int = CONFIDENCE_BINS
+) -> list[str]:
+    """Where right and wrong answers sit in the confidence histogram's own bins, and whether the
+    model is over- or under-confident overall."""
+    if not bool(correct.any()) or bool(correct.all()):
+        return ["every answer is right (or every one wrong): nothing to compare."]
+    edges = bin_edges(num_bins).tolist()
+    lines = []
+    for name, members in (("right", correct), ("wrong", ~correct)):
+        counts = histogram(confidence[members], num_bins)
+        tallest = int(counts.argmax())
+        lines.append(
+            f"{name} answers ({int(members.sum()):,}): tallest bin {edges[tallest]:.3f}-"
+            f"{edges[tallest + 1]:.3f} with {int(counts[tallest]):,}; median confidence "
+            f"{confidence[members].median().item():.3f}."
+        )
+    accuracy = correct.double().mean().item()
+    mean_confidence = confidence.double().mean().item()
+    gap = mean_confidence - accuracy
+    verdict = "over-confident" if gap > 0 else "under-confident"
+    ece = expected_calibration_error(reliability_table(confidence, correct))
+    lines.append(
+        f"mean confidence {mean_confidence:.2%} against accuracy {accuracy:.2%}: "
+        f"{verdict} by {abs(gap) * 100:.2f} points on average "
+        f"(expected calibration error {ece * 100:.2f} points)."
+    )
+    return lines
+
+
+def seed_spread_summary(path: str | os.PathLike[str]) -> str:
+    """One sentence on how much test accuracy varies with the seed, from a seed-spread JSON file.
+
+    The file holds ``{"rows": [{"seed": int, "test_acc": float, ...}, ...], "machine": str}``
+    as written by ``benchmarks/seed_spread.py``.
+    """
+    path = Path(path)
+    if not path.exists():
+        return (
+            f"no seed-spread results at {path.name} yet: run `python benchmarks/seed_spread.py` "
+            "to measure how much the seed moves test accuracy on your machine."
+        )
+    try:
+        report = json.loads(path.read_text())
+        tests = [float(row["test_acc"]) for row in report["rows"]]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ParameterError(
+            f"cannot read seed-spread results from {path}: {error}; "
+            "run `python benchmarks/seed_spread.py` to write them"
+        ) from None
+    if not tests:
+        raise ParameterError(f"{path} holds no seed results")
+    spread = max(tests) - min(tests)
+    machine = report.get("machine", "the machine that wrote it")
+    return (
+        f"{len(tests)} seeds of this recipe on {machine}: test accuracy "
+        f"{min(tests):.2%} to {max(tests):.2%} (mean {statistics.mean(tests):.2%}), a spread of "
+        f"{spread * 100:.2f} points; expect your run to land in about that range."
+    )
+
+
+def read_confusions(matrix: torch.Tensor, count: int = 3) -> list[str]:
+    """The ``count`` most frequent confusions of a confusion matrix (row = true, column = said)."""
+    off_diagonal = matrix.clone().long()
+    off_diagonal.fill_diagonal_(0)
+    values, flat = off_diagonal.flatten().topk(count)
+    side = matrix.shape[1]
+    return [
+        f"true {index // side} read as {index % side}: {value} images"
+        for value, index in zip(values.tolist(), flat.tolist(), strict=True)
+        if value > 0
+    ]

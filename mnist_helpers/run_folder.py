@@ -1,0 +1,228 @@
+"""A run folder with one owner: a lock, leftovers cleaned, and files that describe one run.
+
+``open_run_folder`` is called by 02_train before any data is loaded. It makes sure the artifacts
+folder can be written, takes an exclusive lock on ``<folder>/.run.lock`` for as long as the
+training process lives (so a second run into the same folder is refused at once instead of
+mixing its checkpoints with the first), and removes temporary files that killed writers left.
+When a run resumes, ``RunFolder.continue_from`` makes ``best.pt`` and ``history.json`` agree
+with the checkpoint being resumed before the first new epoch starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import os
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mnist_helpers.atomic import TEMP_SUFFIX, remove_stale_temps, write_bytes, write_json
+from mnist_helpers.errors import (
+    MnistHelpersError,
+    ParameterError,
+    ResumeError,
+    RunFolderBusyError,
+)
+from mnist_helpers.paths import resolve_project_path
+
+try:  # POSIX; Windows has no flock, and there the folder is not locked (see open_run_folder)
+    import fcntl
+except ImportError:  # pragma: no cover - not reached on Linux or macOS
+    fcntl = None  # type: ignore[assignment]
+
+# A training run's files, relative to its run folder (the artifacts folder).
+BEST_CHECKPOINT = Path("checkpoints") / "best.pt"
+LAST_CHECKPOINT = Path("checkpoints") / "last.pt"
+HISTORY_FILE = Path("history.json")
+LOCK_NAME = ".run.lock"
+OWNER_NAME = ".run.owner.json"
+WRITE_PROBE = ".write-probe"
+
+# Folders this process has locked: a notebook cell run twice in one kernel must not lock itself
+# out (flock locks belong to an open file, so a second open in the same process would conflict).
+_HELD: dict[Path, RunFolder] = {}
+
+
+def prepare_artifacts_dir(folder: str | os.PathLike[str], parameter: str = "artifacts_dir") -> Path:
+    """Create ``folder`` and prove it can be written (a real atomic write), before any work.
+
+    Raises ParameterError naming ``parameter`` when it cannot: a path under ``/proc``, a
+    read-only folder, a file in the way, a full disk.
+    """
+    path = resolve_project_path(folder)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = write_bytes(b"ok\n", path / WRITE_PROBE)  # temp file, fsync, rename: as every save
+        probe.unlink()
+    except OSError as error:  # ArtifactWriteError is an OSError too
+        reason = error.strerror or str(error)
+        raise ParameterError(
+            f"{parameter}={str(folder)!r} cannot be written ({reason}: {path}). Choose a folder "
+            f"you can write to, e.g. -p {parameter} ~/mnist-artifacts"
+        ) from None
+    return path
+
+
+class RunFolder:
+    """An artifacts folder locked by this process for one training run."""
+
+    def __init__(self, folder: Path, handle: int | None) -> None:
+        self.folder = folder
+        self._handle = handle
+        self.removed_temps: list[Path] = []
+
+    @property
+    def best_path(self) -> Path:
+        """The run's best checkpoint."""
+        return self.folder / BEST_CHECKPOINT
+
+    @property
+    def last_path(self) -> Path:
+        """The run's latest finished epoch."""
+        return self.folder / LAST_CHECKPOINT
+
+    @property
+    def history_path(self) -> Path:
+        """The run's history of finished epochs."""
+        return self.folder / HISTORY_FILE
+
+    @property
+    def locked(self) -> bool:
+        """Whether this process still holds the folder's lock."""
+        return self._handle is not None and _HELD.get(self.folder) is self
+
+    def release(self) -> None:
+        """Give the folder up (also happens when the process ends, however it ends)."""
+        if _HELD.get(self.folder) is self:
+            del _HELD[self.folder]
+        if self._handle is not None:
+            os.close(self._handle)  # closing the file drops its flock
+            self._handle = None
+
+    def __enter__(self) -> RunFolder:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+    def continue_from(
+        self, checkpoint: Mapping[str, Any], source: str | os.PathLike[str]
+    ) -> list[str]:
+        """Make ``best.pt`` and ``history.json`` here describe the run ``checkpoint`` belongs to.
+
+        A stop between the keeper's writes can leave ``best.pt`` one improvement behind
+        ``last.pt``; when the checkpoint's own epoch is its best, ``best.pt`` is re-made from it.
+        Otherwise the best epoch's ``best.pt`` must exist (here or beside ``source``) and is
+        copied here if needed. Returns a note for each file it rewrote.
+        """
+        from mnist_helpers.checkpoint import best_epoch_of, save_checkpoint
+
+        source = Path(source)
+        history = list(checkpoint.get("history") or [])
+        best_epoch = best_epoch_of(history)
+        notes = []
+        if best_epoch is not None and not _matching_best(self.best_path, checkpoint, best_epoch):
+            if best_epoch == int(checkpoint["epoch"]):
+                save_checkpoint(checkpoint, self.best_path)
+            else:
+                found = _matching_best(source.parent / self.best_path.name, checkpoint, best_epoch)
+                if found is None:
+                    raise ResumeError(
+                        f"resume: the best epoch ({best_epoch}) of the run in {source} has no "
+                        f"matching best.pt in {self.best_path.parent} or beside the checkpoint; "
+                        "the files were mixed by hand or by another run. Start afresh "
+                        "(resume='') or restore that run's best.pt."
+                    )
+                save_checkpoint(found, self.best_path)
+            notes.append(f"best.pt re-made to hold epoch {best_epoch}, the run's best")
+        if self._read_history() != history:
+            write_json(history, self.history_path)
+            notes.append(f"history.json rewritten from the checkpoint ({len(history)} epochs)")
+        return notes
+
+    def _read_history(self) -> Any:
+        try:
+            return json.loads(self.history_path.read_text())
+        except (OSError, ValueError):
+            return None
+
+
+def _matching_best(
+    path: Path, checkpoint: Mapping[str, Any], best_epoch: int
+) -> dict[str, Any] | None:
+    """The checkpoint at ``path`` if it holds epoch ``best_epoch`` of ``checkpoint``'s run."""
+    best = _load_or_none(path)
+    if best is None or best.get("epoch") != best_epoch:
+        return None
+    return best if best.get("run_id") == checkpoint.get("run_id") else None
+
+
+def _load_or_none(path: Path) -> dict[str, Any] | None:
+    """The checkpoint at ``path``, or None when there is none or it cannot be read."""
+    from mnist_helpers.checkpoint import load_checkpoint  # torch is imported only when needed
+
+    if not path.is_file():
+        return None
+    try:
+        return load_checkpoint(path)
+    except MnistHelpersError:
+        return None
+
+
+def _owner_text(folder: Path) -> str:
+    try:
+        owner = json.loads((folder / OWNER_NAME).read_text())
+        return f" (process {owner['pid']} on {owner['host']}, started {owner['started']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
+def open_run_folder(folder: str | os.PathLike[str]) -> RunFolder:
+    """Lock ``folder`` for this training run and clean what killed runs left behind.
+
+    Raises RunFolderBusyError at once when another process holds it. The lock lasts until
+    ``release()`` or the end of this process (a killed kernel frees it too). On file systems
+    without ``flock`` (and on Windows) the folder is used unlocked, and a note says so.
+    """
+    path = prepare_artifacts_dir(folder)
+    held = _HELD.get(path)
+    if held is not None:  # this process already owns it (a notebook cell run again)
+        return held
+    handle = None
+    if fcntl is not None:
+        # The lock file is never replaced (an atomic rename would give it a new inode and a
+        # second lock), so it is opened in place rather than written through atomic_write.
+        handle = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(handle)
+            raise RunFolderBusyError(
+                f"artifacts_dir {path} is in use by another training run{_owner_text(path)}; "
+                "two runs in one folder would mix their checkpoints. Wait for it to finish, or "
+                "give this run its own folder: -p artifacts_dir PATH"
+            ) from None
+        except OSError:  # e.g. a network file system without locks
+            os.close(handle)
+            handle = None
+            print(f"note: {path} cannot be locked here; do not start two runs in it at once")
+    run = RunFolder(path, handle)
+    _HELD[path] = run
+    owner = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+    with contextlib.suppress(OSError):  # the owner note only improves the busy message
+        write_json(owner, path / OWNER_NAME)
+    # Safe only now: with the lock held, no other run's temporary file can be live here. In the
+    # folder itself only the run's own files are swept: 03 or 04 may be writing theirs.
+    run.removed_temps += remove_stale_temps(path / BEST_CHECKPOINT.parent)
+    for name in (HISTORY_FILE.name, OWNER_NAME, WRITE_PROBE):
+        for leftover in path.glob(f".{name}.*{TEMP_SUFFIX}"):
+            leftover.unlink(missing_ok=True)
+            run.removed_temps.append(leftover)
+    return run

@@ -1,0 +1,96 @@
+"""Helpers shared by several test modules (test modules never import from one another)."""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from pathlib import Path
+from typing import Any
+
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ("01_data_exploration", "02_train", "03_evaluate", "04_inference")
+
+
+def baseline_on_mnist(*, seed: int, epochs: int, augment: bool, train_limit: int | None = None):
+    """The baseline recipe, seeded, with loaders over the real MNIST files on the CPU."""
+    from mnist_helpers.device import set_seed
+    from mnist_helpers.loaders import make_train_val_loaders
+    from mnist_helpers.recipes import build_training, get_recipe
+
+    set_seed(seed)
+    device = torch.device("cpu")
+    data = make_train_val_loaders(
+        batch_size=64, val_fraction=0.15, seed=seed, device=device, augment=augment
+    )
+    loader = data.train_loader
+    loader.images, loader.labels = loader.images[:train_limit], loader.labels[:train_limit]
+    setup = build_training(
+        get_recipe("baseline"),
+        lr=1e-3,
+        epochs=epochs,
+        steps_per_epoch=len(loader),
+        device=device,
+    )
+    return setup, data
+
+
+def fit_quietly(setup, data, epochs: int, **options) -> list[dict]:
+    """``fit`` the model and optimizer of ``setup`` on ``data``'s loaders, without progress bars."""
+    from mnist_helpers.train import fit
+
+    return fit(
+        setup.model,
+        setup.optimizer,
+        data.train_loader,
+        data.val_loader,
+        epochs=epochs,
+        show_progress=False,
+        **options,
+    )
+
+
+def small_model(seed: int = 0):
+    """A tiny freshly initialised ``MnistCNN`` (a few thousand weights): enough for file tests."""
+    from mnist_helpers.model import MnistCNN
+
+    torch.manual_seed(seed)
+    return MnistCNN(conv_channels=(4, 8), hidden_units=16)
+
+
+def tiny_checkpoint(path: Path, **changes: Any) -> Path:
+    """Save a checkpoint of ``small_model()`` at ``path``, with top-level keys replaced."""
+    from mnist_helpers.checkpoint import make_checkpoint, save_checkpoint
+
+    checkpoint = make_checkpoint(small_model())
+    checkpoint.update(changes)
+    return save_checkpoint(checkpoint, path)
+
+
+def png_claiming_size(path: Path, width: int, height: int) -> Path:
+    """A tiny PNG whose header claims ``width`` x ``height`` (decoding would need gigabytes)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 10))
+        + chunk(b"IEND", b"")
+    )
+    return path
+
+
+def read_history(artifacts: Path) -> list[dict]:
+    """The ``history.json`` a training run left in ``artifacts``."""
+    return json.loads((artifacts / "history.json").read_text())
+
+
+def without_time(history: list[dict]) -> list[dict]:
+    """History records without their wall-clock ``seconds`` (the one field that varies)."""
+    return [{k: v for k, v in record.items() if k != "seconds"} for record in history]

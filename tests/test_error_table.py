@@ -1,0 +1,290 @@
+"""Every row of the README's "When things go wrong" table has a trigger that raises that error.
+
+The table's first column quotes the start of each message in backticks; a row may quote several
+alternatives separated by `` / ``. In a quote, ``...`` stands for any text, ``<name>`` for one
+word such as a file name, a lone ``N`` for a number, and a relative path such as
+``data/mnist/...`` may sit under another folder (the triggers work in temporary folders).
+
+To add a row: write it in the README, then add an entry to TRIGGERS whose key is the quoted text
+and whose function raises the error (fast: no training, tiny synthetic files).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mnist_helpers.errors import MnistHelpersError
+from tests.support import REPO_ROOT, png_claiming_size, small_model, tiny_checkpoint
+
+README_HEADER = "| message starts with |"
+LABEL_FILE = "t10k-labels-idx1-ubyte"  # the smallest shipped file (4.5 kB)
+
+Trigger = Callable[[Path, pytest.MonkeyPatch], object]
+
+
+def table_quotes(readme: str) -> list[str]:
+    """The backticked messages in the first column of the README's error table, in order."""
+    lines = readme.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(README_HEADER))
+    quotes = []
+    for line in lines[start + 2 :]:  # after the header and the |---| line
+        if not line.startswith("|"):
+            break
+        first_cell = line.split(" | ")[0]
+        quotes += re.findall(r"`([^`]+)`", first_cell)
+    return quotes
+
+
+def quote_pattern(quote: str) -> re.Pattern[str]:
+    """A regular expression matching messages that start as ``quote`` says."""
+    pattern, word_start = "", True
+    quote = re.sub(r"\s*\.\.\.\s*", "...", quote)  # "1 ..." also matches "1; got 0"
+    for token in re.split(r"(\.\.\.|<[^>]+>|\bN\b|\s+)", quote):
+        if token == "...":
+            pattern += ".*?"
+        elif token.startswith("<") and token.endswith(">"):
+            pattern += r"[\w.-]+"
+        elif token == "N":
+            pattern += r"\d+"
+        elif token.isspace():
+            pattern += r"\s+"
+        elif token:
+            # A path relative to the repository may be shown under the folder it was found in.
+            is_path = word_start and "/" in token and token[0].isalnum()
+            pattern += (r"(?:\S*/)?" if is_path else "") + re.escape(token)
+        word_start = token.isspace() or (token == "" and word_start)
+    return re.compile(pattern, re.DOTALL)
+
+
+# --- the triggers: each raises the error its key quotes ---------------------------------------
+
+
+def _bad_parameter(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.config import TrainParams
+
+    return TrainParams(epochs=0)
+
+
+def _absent_cuda(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.config import TrainParams
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # also on a GPU machine
+    return TrainParams(device="cuda")
+
+
+def _shipped_label_file(tmp: Path) -> Path:
+    """A copy of one shipped .gz file under ``tmp/data/mnist``, safe to damage."""
+    path = tmp / "data" / "mnist" / f"{LABEL_FILE}.gz"
+    path.parent.mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "data" / "mnist" / path.name, path)
+    return path
+
+
+def _corrupt_data_file(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.data import verified_mnist_bytes
+
+    path = _shipped_label_file(tmp)
+    raw = bytearray(gzip.decompress(path.read_bytes()))
+    raw[100] ^= 0xFF  # one flipped byte, still a valid gzip file
+    path.write_bytes(gzip.compress(bytes(raw)))
+    return verified_mnist_bytes(LABEL_FILE, tmp / "data")
+
+
+def _truncated_data_file(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.data import verified_mnist_bytes
+
+    path = _shipped_label_file(tmp)
+    path.write_bytes(path.read_bytes()[:1000])
+    return verified_mnist_bytes(LABEL_FILE, tmp / "data")
+
+
+def _missing_checkpoint(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.checkpoint import load_checkpoint
+
+    return load_checkpoint(tmp / "artifacts" / "checkpoints" / "best.pt")
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (os.system, ("echo this should never run",))
+
+
+def _pickle_with_code(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.checkpoint import load_checkpoint
+
+    path = tmp / "evil.pt"
+    torch.save({"format_version": 1, "payload": _RunsCode()}, path)
+    return load_checkpoint(path)
+
+
+def _not_a_checkpoint(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.checkpoint import load_checkpoint
+
+    path = tmp / "noise.pt"
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 5000, np.uint8).tobytes())
+    return load_checkpoint(path)
+
+
+def _bare_state_dict(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.checkpoint import load_checkpoint
+
+    path = tmp / "bare.pt"
+    torch.save(small_model().state_dict(), path)
+    return load_checkpoint(path)
+
+
+def _newer_format(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.checkpoint import load_checkpoint
+
+    return load_checkpoint(tiny_checkpoint(tmp / "newer.pt", format_version=99))
+
+
+def _other_architecture(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.checkpoint import load_checkpoint, model_from_checkpoint
+
+    checkpoint = load_checkpoint(tiny_checkpoint(tmp / "c.pt"))
+    checkpoint["model_args"]["hidden_units"] = 99  # the weights are for 16
+    return model_from_checkpoint(checkpoint)
+
+
+def _blank_image(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.preprocess import preprocess_image
+
+    return preprocess_image(np.zeros((280, 280), dtype=np.uint8))
+
+
+def _text_file_as_image(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.preprocess import preprocess_image
+
+    path = tmp / "digit.png"
+    path.write_text("not an image")
+    return preprocess_image(path)
+
+
+def _empty_image_file(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.preprocess import preprocess_image
+
+    path = tmp / "digit.png"
+    path.write_bytes(b"")
+    return preprocess_image(path)
+
+
+def _truncated_image_file(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from PIL import Image
+
+    from mnist_helpers.preprocess import preprocess_image
+
+    full = tmp / "full.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (200, 200), np.uint8)).save(full)
+    cut = tmp / "cut.png"
+    cut.write_bytes(full.read_bytes()[:600])
+    return preprocess_image(cut)
+
+
+def _huge_image_file(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.preprocess import preprocess_image
+
+    return preprocess_image(png_claiming_size(tmp / "huge.png", 40_000, 40_000))
+
+
+def _array_with_nan(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.preprocess import preprocess_image
+
+    return preprocess_image(np.array([[0.0, np.nan], [0.0, 1.0]]))
+
+
+def _array_of_wrong_shape(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.preprocess import preprocess_image
+
+    return preprocess_image(np.zeros((2, 3, 4, 5)))
+
+
+def _bf16_on_old_gpu(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.device import autocast_dtype
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: False)
+    return autocast_dtype("bf16", torch.device("cuda"))
+
+
+def _bf16_elsewhere(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.device import autocast_dtype
+
+    return autocast_dtype("bf16", torch.device("mps"))
+
+
+def _export_extra_missing(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.export import require_export_extra
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # makes `import onnxruntime` fail
+    return require_export_extra()
+
+
+TRIGGERS: dict[str, Trigger] = {
+    "epochs must be an integer >= 1 ...": _bad_parameter,
+    "device='cuda' is not available on this machine": _absent_cuda,
+    "data/mnist/<file>.gz is corrupt or is not the file it is named after": _corrupt_data_file,
+    "data/mnist/<file>.gz is truncated or not a gzip file": _truncated_data_file,
+    "No checkpoint at artifacts/checkpoints/best.pt": _missing_checkpoint,
+    "... was refused: it holds Python objects that would run code when loaded": _pickle_with_code,
+    "... is not a readable PyTorch checkpoint; it may be truncated": _not_a_checkpoint,
+    "... is a bare state_dict": _bare_state_dict,
+    "... has checkpoint format N; this mnist_helpers reads format 1": _newer_format,
+    "The checkpoint's weights do not fit the model it describes": _other_architecture,
+    "the image is blank: draw a digit first": _blank_image,
+    "...: not an image file PIL can read": _text_file_as_image,
+    "the file is empty": _empty_image_file,
+    "damaged or truncated": _truncated_image_file,
+    "... is too large; resize it below 10,000 x 10,000 first": _huge_image_file,
+    "the image array holds NaN or infinite values": _array_with_nan,
+    "must be (H, W) or (H, W, C)": _array_of_wrong_shape,
+    "precision='bf16' needs a GPU with bfloat16 support": _bf16_on_old_gpu,
+    "is offered on CPU and CUDA": _bf16_elsewhere,
+    "ONNX export needs the optional packages ...": _export_extra_missing,
+}
+
+QUOTES = table_quotes((REPO_ROOT / "README.md").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("quote", QUOTES)
+def test_table_row_has_a_trigger_that_raises_its_message(
+    quote: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trigger = TRIGGERS.get(quote)
+    assert trigger is not None, f"add a trigger for the README row quoting `{quote}` to TRIGGERS"
+    with pytest.raises(MnistHelpersError) as raised:
+        trigger(tmp_path, monkeypatch)
+    message = str(raised.value)
+    assert quote_pattern(quote).match(message), f"`{quote}` does not start {message!r}"
+
+
+def test_every_trigger_belongs_to_a_table_row() -> None:
+    assert sorted(set(TRIGGERS) - set(QUOTES)) == [], "a row left the README: drop its trigger"
+
+
+@pytest.mark.parametrize(
+    ("quote", "message", "matches"),
+    [
+        ("data/mnist/<file>.gz is corrupt", "/tmp/x/data/mnist/a-b.gz is corrupt: ...", True),
+        ("data/mnist/<file>.gz is corrupt", "data/mnist/a.gz is corrupt", True),
+        ("data/mnist/<file>.gz is corrupt", "the data/mnist/a.gz is corrupt", False),
+        ("No checkpoint at artifacts/x.pt", "No checkpoint at /tmp/1/artifacts/x.pt.", True),
+        ("... has format N; reads 1", "/a/b.pt has format 99; reads 1 and older", True),
+        ("... has format N; reads 1", "/a/b.pt has format new; reads 1", False),
+        ("epochs must be an integer >= 1 ...", "epochs must be an integer >= 1; got 0", True),
+        ("epochs must be an integer >= 1 ...", "lr must be an integer >= 1; got 0", False),
+        ("...: not an image", "/a/b.png: not an image file", True),
+        ("ONNX (N) x", "ONNX (7) x", True),
+    ],
+)
+def test_quote_patterns_read_the_table_shorthand(quote: str, message: str, matches: bool) -> None:
+    assert bool(quote_pattern(quote).match(message)) is matches

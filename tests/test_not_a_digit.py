@@ -1,0 +1,205 @@
+"""Not a digit: the generators, the status rule, and flagged answers through the command line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from mnist_helpers.cli import main as cli_main
+from mnist_helpers.drawing_like import digit_to_drawing
+from mnist_helpers.drawn_digits import SOURCES, drawn_digit_set, stroked_digit, typed_digit
+from mnist_helpers.errors import ParameterError
+from mnist_helpers.nondigits import CONVENTIONS, DIGIT_LIKE, FAMILIES, LETTERS, nondigit_set
+from mnist_helpers.outlier_exposure import NonDigitMixer, training_nondigits
+from mnist_helpers.predict import (
+    DIGIT,
+    NOT_A_DIGIT,
+    UNSURE,
+    read_status,
+)
+from mnist_helpers.stroke_width import random_stroke_width
+
+# --- generators -----------------------------------------------------------------------------
+
+
+def test_nondigit_set_covers_every_family_and_is_reproducible() -> None:
+    images = nondigit_set(2, seed=3, side=96)
+    assert [n.family for n in images] == [f for f in FAMILIES for _ in range(2)]
+    again = nondigit_set(2, seed=3, side=96)
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(images, again, strict=True))
+    other = nondigit_set(2, seed=4, side=96)
+    assert not all(np.array_equal(a.image, b.image) for a, b in zip(images, other, strict=True))
+
+
+def test_nondigits_come_in_the_four_colour_conventions() -> None:
+    images = nondigit_set(12, seed=0, side=64)
+    shapes = {n.convention: n.image.shape for n in images}
+    assert set(shapes) == set(CONVENTIONS)
+    assert shapes["light_on_dark"] == (64, 64)
+    assert shapes["dark_on_light"] == (64, 64, 3)
+    assert shapes["transparent_dark"] == shapes["transparent_light"] == (64, 64, 4)
+    for n in images:  # every image has some ink and some background
+        ink = n.image[..., 3] if n.image.shape[-1:] == (4,) else n.image
+        assert ink.min() != ink.max()
+
+
+def test_letters_written_like_digits_are_left_out() -> None:
+    assert not set(LETTERS) & DIGIT_LIKE
+    assert {"O", "l", "S", "Z"} <= DIGIT_LIKE
+
+
+def test_unknown_family_is_a_parameter_error() -> None:
+    with pytest.raises(ParameterError, match="family must be one of"):
+        nondigit_set(1, seed=0, families=("spiral",))
+
+
+def test_drawn_digits_hold_each_source_and_their_labels(mnist_test_split) -> None:
+    drawn = drawn_digit_set(mnist_test_split, 10, seed=0)
+    assert {d.source for d in drawn} == set(SOURCES)
+    typed = [d.label for d in drawn if d.source == "typed"]
+    assert typed == list(range(10))
+    rng = np.random.default_rng(0)
+    for make in (typed_digit, stroked_digit):
+        ink = make(8, rng, side=140)
+        assert ink.shape == (140, 140) and ink.max() == 255 and ink.mean() < 128
+
+
+def test_training_nondigits_are_normalised_28_by_28_images_with_ink() -> None:
+    mean, std = 0.1307, 0.3081
+    pool = training_nondigits(40, mean=mean, std=std, seed=1)
+    assert pool.shape == (40, 1, 28, 28)
+    pixels = pool * std + mean
+    assert pixels.min() >= -1e-5 and pixels.max() <= 1 + 1e-5
+    assert (pixels.flatten(1).amax(1) > 0.5).all()  # none is empty
+    torch.testing.assert_close(pool, training_nondigits(40, mean=mean, std=std, seed=1))
+
+
+def test_mixer_swaps_the_given_share_and_keeps_the_rest() -> None:
+    torch.manual_seed(0)
+    mixer = NonDigitMixer(None, mean=0.0, std=1.0, share=0.25)
+    images = torch.full((64, 1, 28, 28), 7.0)  # a value no generated image holds
+    mixed = mixer(images)
+    unchanged = (mixed == 7.0).flatten(1).all(1)
+    assert int((~unchanged).sum()) == 16
+    with pytest.raises(ParameterError, match="share"):
+        NonDigitMixer(None, mean=0.0, std=1.0, share=1.0)
+
+
+def test_stroke_width_makes_ink_bolder_or_thinner() -> None:
+    torch.manual_seed(0)
+    images = torch.zeros(200, 1, 28, 28)
+    images[:, :, 8:20, 12:16] = 1.0  # a bar 4 pixels wide: 48 inked pixels
+    out = random_stroke_width(images, background=0.0, bolder=0.5, thinner=0.5)
+    inked = (out > 0.5).flatten(1).sum(1)
+    assert set(inked.tolist()) == {14 * 6, 10 * 2}  # one pixel more, or less, on every side
+    with pytest.raises(ParameterError):
+        random_stroke_width(images, background=0.0, bolder=0.8, thinner=0.5)
+
+
+# --- the status rule ------------------------------------------------------------------------
+
+
+def _probs(*top: float) -> list[float]:
+    rest = (1 - sum(top)) / (10 - len(top))
+    return [*top, *([rest] * (10 - len(top)))]
+
+
+@pytest.mark.parametrize(
+    ("probabilities", "expected"),
+    [
+        (_probs(0.98), DIGIT),
+        (_probs(0.55, 0.43), UNSURE),  # torn between two digits
+        (_probs(0.45, 0.5), UNSURE),
+        (_probs(0.3, 0.2), NOT_A_DIGIT),  # spread over many digits
+        ([0.1] * 10, NOT_A_DIGIT),
+    ],
+)
+def test_status_separates_digit_unsure_and_not_a_digit(probabilities, expected) -> None:
+    assert read_status(probabilities) == expected
+
+
+def test_thresholds_move_the_status() -> None:
+    probs = _probs(0.7)
+    assert read_status(probs) == DIGIT
+    assert read_status(probs, unsure_below=0.8) == UNSURE
+    assert read_status(probs, unsure_below=0.8, not_a_digit_below=0.75) == NOT_A_DIGIT
+
+
+# --- through the command line, with a trained model -----------------------------------------
+
+
+def _save(tmp_path, name: str, pixels: np.ndarray) -> str:
+    path = tmp_path / f"{name}.png"
+    Image.fromarray(pixels).save(path)
+    return str(path)
+
+
+def _canvas(draw) -> np.ndarray:
+    """Black strokes on a transparent 280 x 280 canvas, as the drawing widget sends them."""
+    from PIL import ImageDraw
+
+    ink = Image.new("L", (280, 280), 0)
+    draw(ImageDraw.Draw(ink))
+    rgba = np.zeros((280, 280, 4), dtype=np.uint8)
+    rgba[..., 3] = np.asarray(ink)
+    return rgba
+
+
+def _cli_answers(checkpoint, paths: list[str], capsys) -> list[dict]:
+    capsys.readouterr()
+    code = cli_main(["predict", *paths, "--checkpoint", str(checkpoint), "--json"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert code == 0, lines
+    return [json.loads(line) for line in lines]
+
+
+@pytest.mark.slow
+def test_dot_filled_canvas_and_scribble_are_flagged_through_the_cli(
+    trained_checkpoint, tmp_path, capsys
+) -> None:
+    zigzag = [(10 + 26 * i, 15 if i % 2 else 265) for i in range(11)]
+    rng = np.random.default_rng(5)
+    scribble = [tuple(p) for p in rng.uniform(30, 250, (14, 2)).tolist()]
+    images = {
+        "dot": _canvas(lambda d: d.ellipse([130, 130, 150, 150], fill=255)),
+        "filled": _canvas(lambda d: d.rectangle([20, 20, 260, 260], fill=255)),
+        "whole_canvas": np.full((280, 280, 4), 255, dtype=np.uint8),
+        "zigzag": _canvas(lambda d: d.line(zigzag, fill=255, width=20, joint="curve")),
+        "scribble": _canvas(lambda d: d.line(scribble, fill=255, width=20, joint="curve")),
+    }
+    paths = [_save(tmp_path, name, pixels) for name, pixels in images.items()]
+    for name, answer in zip(images, _cli_answers(trained_checkpoint, paths, capsys), strict=True):
+        # Never a confident digit: "not a digit", or refused as blank (a canvas all ink).
+        assert answer["status"] in (NOT_A_DIGIT, "blank"), (name, answer)
+        assert answer["digit"] is None, (name, answer)
+
+
+@pytest.mark.slow
+def test_generated_nondigits_are_mostly_flagged_through_the_cli(
+    trained_checkpoint, tmp_path, capsys
+) -> None:
+    others = nondigit_set(6, seed=77, side=140)
+    paths = [_save(tmp_path, f"n{i}", n.image) for i, n in enumerate(others)]
+    answers = _cli_answers(trained_checkpoint, paths, capsys)
+    flagged = [a["status"] in (NOT_A_DIGIT, "blank") for a in answers]
+    # The default model flags about 80 % of non-digits; a short test run a little fewer.
+    assert sum(flagged) >= 0.6 * len(flagged), [a["message"] for a in answers]
+
+
+@pytest.mark.slow
+def test_real_digits_are_not_flagged_through_the_cli(
+    trained_checkpoint, mnist_test_split, tmp_path, capsys
+) -> None:
+    indices = range(20)
+    paths = [
+        _save(tmp_path, f"d{i}", digit_to_drawing(mnist_test_split.images[i], style=style))
+        for i, style in zip(indices, ["dark_on_light", "light_on_dark", "transparent"] * 7)
+    ]
+    answers = _cli_answers(trained_checkpoint, paths, capsys)
+    labels = [int(mnist_test_split.labels[i]) for i in indices]
+    assert not [a for a in answers if a["status"] == NOT_A_DIGIT]
+    assert sum(a["digit"] == label for a, label in zip(answers, labels, strict=True)) >= 19
