@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,14 +21,12 @@ import torch
 from torch import nn
 
 from benchmarks.candidates import Candidate
-from mnist_helpers.config import SMALL_RUN_ENV
 from mnist_helpers.data import MNIST_MEAN, MNIST_STD
 from mnist_helpers.drawing_like import digit_to_drawing
 from mnist_helpers.model import MnistCNN, multiply_adds_per_image, prepare_for_device
-from mnist_helpers.paths import ARTIFACTS_ENV
+from mnist_helpers.notebook_runner import run_notebook
 from mnist_helpers.predict import Predictor
 
-ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ("01_data_exploration", "02_train", "03_evaluate", "04_inference")
 TARGET_ACC = 0.99
 # Untimed batches before the timed epochs: one-time costs (allocator, kernel choice) stay out.
@@ -142,22 +139,11 @@ def prediction_latencies(
     return latencies
 
 
-def papermill_command() -> list[str]:
-    """The papermill beside this Python (what `make run` calls), else ``python -m papermill``."""
-    script = Path(sys.executable).with_name("papermill")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "papermill"]
-
-
-def run_notebook(name: str, artifacts: Path, extra: list[str]) -> float:
+def timed_notebook(name: str, artifacts: Path, parameters: dict[str, Any]) -> float:
     """Wall seconds of one headless papermill run of notebooks/NAME.ipynb into ``artifacts``."""
     output = artifacts / "notebooks" / f"{name}.ipynb"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    command = [*papermill_command(), "--no-progress-bar", f"notebooks/{name}.ipynb", str(output)]
-    command += ["-p", "artifacts_dir", str(artifacts), *extra]
-    # Either variable would override the defaults being measured (small run, artifacts folder).
-    env = {k: v for k, v in os.environ.items() if k not in (SMALL_RUN_ENV, ARTIFACTS_ENV)}
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    done = run_notebook(name, output, {"artifacts_dir": str(artifacts), **parameters})
     if done.returncode != 0:
         raise SystemExit(f"papermill failed on {name}:\n{done.stderr[-3000:]}")
     return time.perf_counter() - started
@@ -165,16 +151,14 @@ def run_notebook(name: str, artifacts: Path, extra: list[str]) -> float:
 
 def pipeline_seconds(device_name: str) -> dict[str, Any]:
     """Wall seconds of the four notebooks at their defaults, and of 02_train with one epoch."""
-    extra = [] if device_name == "auto" else ["-p", "device", device_name]
+    extra = {} if device_name == "auto" else {"device": device_name}
     with tempfile.TemporaryDirectory(prefix="mnist-benchmark-") as folder:
         notebooks = {}
         for name in NOTEBOOKS:
             log(f"  papermill {name}")
-            notebooks[name] = run_notebook(name, Path(folder) / "pipeline", extra)
+            notebooks[name] = timed_notebook(name, Path(folder) / "pipeline", extra)
         log("  papermill 02_train -p epochs 1")
-        one_epoch = run_notebook(
-            "02_train", Path(folder) / "one_epoch", ["-p", "epochs", "1", *extra]
-        )
+        one_epoch = timed_notebook("02_train", Path(folder) / "one_epoch", {"epochs": 1, **extra})
     return {"notebooks": notebooks, "total": sum(notebooks.values()), "train_1_epoch": one_epoch}
 
 

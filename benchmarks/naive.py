@@ -7,8 +7,11 @@ loss read back with ``.item()`` every step.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -17,7 +20,13 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision import datasets, transforms
 
 from benchmarks.candidates import BATCH_SIZE, LR, VAL_FRACTION, Candidate, first_batches
-from mnist_helpers.data import MNIST_MEAN, MNIST_STD, prepare_mnist_files, split_indices
+from mnist_helpers.data import (
+    CACHE_FOLDER,
+    MNIST_MEAN,
+    MNIST_STD,
+    prepare_mnist_files,
+    split_indices,
+)
 
 NAIVE_EVAL_BATCH_SIZE = 1000
 
@@ -45,19 +54,40 @@ class NaiveCNN(nn.Module):
         return self.classifier(self.features(images))
 
 
-def naive_datasets(seed: int, train_limit: int | None, test_limit: int | None) -> tuple[Any, Any]:
-    """The seed notebook's torchvision datasets: ToTensor and Normalize on every image access."""
+@dataclass
+class NaiveDatasets:
+    """The seed notebook's torchvision datasets: training and validation subsets, the test set."""
+
+    train: Dataset
+    val: Dataset
+    test: Dataset
+
+
+def naive_datasets(seed: int, train_limit: int | None, test_limit: int | None) -> NaiveDatasets:
+    """The seed notebook's torchvision datasets: ToTensor and Normalize on every image access.
+
+    torchvision reads the MD5-checked files that ``prepare_mnist_files`` cached, through a
+    temporary root holding only them, so no other file under data/ (such as torchvision's own
+    ``MNIST/processed``) can stand in for them.
+    """
     root = prepare_mnist_files()
     if root is None:
         raise SystemExit("No shipped MNIST files in data/mnist/; restore them with git checkout.")
     transform = transforms.Compose(
         [transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))]
     )
-    train = datasets.MNIST(root=str(root), train=True, download=False, transform=transform)
-    test = datasets.MNIST(root=str(root), train=False, download=False, transform=transform)
-    train_indices, _ = split_indices(len(train), VAL_FRACTION, seed)  # the same 85 / 15 split
-    train_indices = train_indices[:train_limit].tolist()
-    return Subset(train, train_indices), Subset(test, range(test_limit or len(test)))
+    with tempfile.TemporaryDirectory(prefix="mnist-naive-") as folder:
+        (Path(folder) / "MNIST").mkdir()
+        (Path(folder) / "MNIST" / "raw").symlink_to((root / CACHE_FOLDER).resolve())
+        # The datasets read every image into memory here; the folder is not needed afterwards.
+        train = datasets.MNIST(root=folder, train=True, download=False, transform=transform)
+        test = datasets.MNIST(root=folder, train=False, download=False, transform=transform)
+    train_indices, val_indices = split_indices(len(train), VAL_FRACTION, seed)  # 85 / 15
+    return NaiveDatasets(
+        Subset(train, train_indices[:train_limit].tolist()),
+        Subset(train, val_indices[:test_limit].tolist()),
+        Subset(test, range(test_limit or len(test))),
+    )
 
 
 def naive_train_epoch(
@@ -79,7 +109,7 @@ def naive_train_epoch(
 
 @torch.no_grad()
 def naive_test_acc(model: nn.Module, test_loader: DataLoader, device: torch.device) -> float:
-    """Test accuracy the seed notebook's way: batches from the torchvision dataset."""
+    """Accuracy the seed notebook's way (test or validation): batches from the dataset."""
     model.eval()
     correct = 0
     for images, labels in test_loader:

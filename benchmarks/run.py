@@ -1,13 +1,15 @@
 """Benchmarks: the project's training path against a naive seed-style loop, and what each costs.
 
-    .venv/bin/python benchmarks/run.py            # sections 1 to 5 (see benchmarks/README.md)
-    .venv/bin/python benchmarks/run.py --quick    # tiny settings: checks the script in a minute
-    .venv/bin/python benchmarks/run.py --widths   # the model-width trade-off table only
+    .venv/bin/python -m benchmarks.run                      # sections 1 to 5 (benchmarks/README.md)
+    .venv/bin/python -m benchmarks.run --user-command-only  # section 5 only: `make benchmark`
+    .venv/bin/python -m benchmarks.run --quick              # tiny settings: checks the code
+    .venv/bin/python -m benchmarks.run --widths             # the model-width trade-off table
 
 Candidates run in one process, interleaved (A B A B ...), so machine noise hits them alike; the
 figures are medians. Prints Markdown and writes it, with the raw numbers as JSON, to artifacts/.
 The work lives beside this file: naive.py and candidates.py (the training paths), measure.py
-(timers, FLOP counts, latency, notebook wall time) and report.py (the Markdown and JSON).
+(timers, FLOP counts, latency, notebook wall time), user_command.py (section 5: papermill against
+the naive run) and report.py (the Markdown and JSON).
 """
 
 from __future__ import annotations
@@ -43,9 +45,11 @@ from benchmarks.report import (
     latency_lines,
     pipeline_lines,
     throughput_lines,
+    user_command_lines,
     widths_lines,
     write_report,
 )
+from benchmarks.user_command import compare_user_command
 from mnist_helpers.data import load_mnist
 from mnist_helpers.device import autocast_dtype, get_device, precision_label
 from mnist_helpers.model import count_parameters, multiply_adds_per_image
@@ -74,6 +78,8 @@ class Settings:
     matmul_side: int
     matmul_repeats: int
     seed: int
+    user_epochs: int  # section 5: the notebook's and the naive run's epochs
+    user_rounds: int  # section 5: interleaved rounds
 
 
 def run_main_benchmark(
@@ -91,7 +97,7 @@ def run_main_benchmark(
             ("baseline_fp32", None) if auto_dtype else ("baseline_bf16", torch.bfloat16)
         )
     log("loading data")
-    (naive_train, naive_test), naive_setup = timed_result(
+    naive_sets, naive_setup = timed_result(
         partial(naive_datasets, s.seed, s.train_limit, s.test_limit), device
     )
     data, project_setup = timed_result(
@@ -101,7 +107,7 @@ def run_main_benchmark(
 
     def candidates(epochs: int) -> list[Candidate]:
         paths = [
-            naive_candidate(naive_train, naive_test, s.seed, device),
+            naive_candidate(naive_sets.train, naive_sets.test, s.seed, device),
             project_candidate("baseline", baseline, data, s.seed, device, epochs, auto_dtype),
             project_candidate(
                 "strong", RECIPES["strong"], data, s.seed, device, epochs, auto_dtype
@@ -136,9 +142,10 @@ def run_main_benchmark(
     log("4. prediction latency")
     digit = load_mnist(train=False).images[0]
     latencies = prediction_latencies(digit, device, s.latency_calls, s.seed)
+    comparison = None if args.skip_pipeline else user_command_section(args, s, device)
     pipeline = None
-    if not (args.skip_pipeline or args.quick):
-        log("5. notebooks")
+    if args.notebooks:
+        log("6. notebooks")
         pipeline = pipeline_seconds(args.device)
 
     machine["load_average_end"] = load_average()
@@ -149,6 +156,8 @@ def run_main_benchmark(
     lines += accuracy_lines(runs, s.epochs)
     lines += throughput_lines(throughput, gflops)
     lines += latency_lines(latencies)
+    if comparison is not None:
+        lines += user_command_lines(comparison)
     if pipeline is not None:
         lines += pipeline_lines(pipeline, statistics.median(seconds["naive"]))
     raw = {
@@ -161,9 +170,47 @@ def run_main_benchmark(
         "matmul_gflops": gflops,
         "throughput": throughput,
         "latency_seconds": latencies,
+        "user_command": comparison,
         "pipeline_seconds": pipeline,
     }
     write_report("benchmark_quick" if args.quick else "benchmark", lines, raw, args.output_dir)
+
+
+def notebook_parameters(args: argparse.Namespace) -> dict[str, Any]:
+    """Parameters of the timed notebook run besides ``epochs``: the device, the small run."""
+    parameters: dict[str, Any] = {} if args.device == "auto" else {"device": args.device}
+    if args.quick:
+        parameters["small_run"] = True
+    return parameters
+
+
+def user_command_section(
+    args: argparse.Namespace, settings: Settings, device: torch.device
+) -> dict[str, Any]:
+    """Section 5: papermill 02_train against the naive run, interleaved."""
+    log("5. what a user waits for")
+    return compare_user_command(
+        settings.user_epochs,
+        settings.user_rounds,
+        settings.seed,
+        device,
+        notebook_parameters(args),
+        naive_limit=settings.train_limit,
+    )
+
+
+def run_user_command_only(
+    args: argparse.Namespace, settings: Settings, device: torch.device, machine: dict[str, Any]
+) -> None:
+    """Only section 5: the headline ratio and where the notebook's time goes."""
+    comparison = user_command_section(args, settings, device)
+    machine["load_average_end"] = load_average()
+    title = "MNIST benchmark: what a user waits for" + (" (quick)" if args.quick else "")
+    lines = header_lines(machine, settings.__dict__, title)
+    lines += user_command_lines(comparison)
+    raw = {"machine": machine, "settings": settings.__dict__, "user_command": comparison}
+    name = "benchmark_user_command" + ("_quick" if args.quick else "")
+    write_report(name, lines, raw, args.output_dir)
 
 
 def run_widths(
@@ -223,7 +270,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, help="timed epochs per path in section 1 (3)")
     parser.add_argument("--quick", action="store_true", help="tiny run to check the script")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    parser.add_argument("--skip-pipeline", action="store_true", help="skip section 5")
+    parser.add_argument(
+        "--skip-pipeline", action="store_true", help="skip section 5 (papermill against naive)"
+    )
+    parser.add_argument(
+        "--user-command-only",
+        action="store_true",
+        help="only section 5 (what `make benchmark` runs)",
+    )
+    parser.add_argument("--user-epochs", type=int, help="epochs of section 5's two runs (5)")
+    parser.add_argument("--user-rounds", type=int, help="interleaved rounds of section 5 (2)")
+    parser.add_argument(
+        "--notebooks", action="store_true", help="also time the four notebooks at their defaults"
+    )
     parser.add_argument(
         "--compare-precision",
         action=argparse.BooleanOptionalAction,
@@ -248,9 +307,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
         matmul_side=2048 if quick else 4096,
         matmul_repeats=3 if quick else 7,
         seed=args.seed,
+        user_epochs=(1 if quick else 5) if args.user_epochs is None else args.user_epochs,
+        user_rounds=(1 if quick else 2) if args.user_rounds is None else args.user_rounds,
     )
-    if settings.epochs < 1 or settings.repeats < 1:
-        raise SystemExit("--epochs and --repeats must be at least 1")
+    if min(settings.epochs, settings.repeats, settings.user_epochs, settings.user_rounds) < 1:
+        raise SystemExit("--epochs, --repeats, --user-epochs and --user-rounds must be at least 1")
     return settings
 
 
@@ -263,6 +324,8 @@ def main() -> None:
     log(f"device {machine['device']}, torch {torch.__version__}, {torch.get_num_threads()} threads")
     if args.widths:
         run_widths(args, settings, device, machine)
+    elif args.user_command_only:
+        run_user_command_only(args, settings, device, machine)
     else:
         run_main_benchmark(args, settings, device, machine)
 

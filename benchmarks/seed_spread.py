@@ -1,6 +1,6 @@
 """Train and evaluate with the default parameters under several seeds: is the default seed typical?
 
-    python benchmarks/seed_spread.py --seeds 42 0 1
+    python -m benchmarks.seed_spread --seeds 42 0 1 [--param epochs=8 ...]
 
 Runs notebooks 02 and 03 with papermill for each seed into artifacts/seeds/<seed>/ and prints a
 table of the best validation accuracy and the test accuracy.
@@ -11,42 +11,34 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
+from typing import Any
+
+from mnist_helpers.notebook_runner import run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_seed(seed: int, extra: list[str]) -> dict[str, float]:
+def _found(folder: Path, name: str) -> Path:
+    """The one ``name`` file a run wrote somewhere under ``folder``."""
+    found = sorted(folder.rglob(name))
+    if not found:
+        raise SystemExit(f"the run wrote no {name} under {folder}")
+    return found[-1]
+
+
+def run_seed(seed: int, parameters: dict[str, Any]) -> dict[str, float]:
     """Run 02 and 03 for one seed; return its metrics."""
     artifacts = ROOT / "artifacts" / "seeds" / str(seed)
-    artifacts.mkdir(parents=True, exist_ok=True)  # papermill does not create the output folder
     started = time.perf_counter()
     for name in ("02_train", "03_evaluate"):
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "papermill",
-                "--no-progress-bar",
-                f"notebooks/{name}.ipynb",
-                str(artifacts / f"{name}.ipynb"),
-                "-p",
-                "seed",
-                str(seed),
-                "-p",
-                "artifacts_dir",
-                str(artifacts),
-                *extra,
-            ],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
-    history = json.loads((artifacts / "history.json").read_text())
-    metrics = json.loads((artifacts / "metrics.json").read_text())
+        values = {"seed": seed, "artifacts_dir": str(artifacts), **parameters}
+        done = run_notebook(name, artifacts / f"{name}.ipynb", values)
+        if done.returncode != 0:
+            raise SystemExit(f"papermill failed on {name}:\n{done.stderr[-3000:]}")
+    history = json.loads(_found(artifacts, "history.json").read_text())
+    metrics = json.loads(_found(artifacts, "metrics.json").read_text())
     return {
         "seed": seed,
         "best_val_acc": max(r["val_acc"] for r in history),
@@ -56,12 +48,28 @@ def run_seed(seed: int, extra: list[str]) -> dict[str, float]:
     }
 
 
+def parameter(text: str) -> tuple[str, Any]:
+    """``name=value`` from the command line; the value read as JSON when it is JSON."""
+    name, _, value = text.partition("=")
+    try:
+        return name, json.loads(value)
+    except ValueError:
+        return name, value
+
+
 def main() -> None:
+    """Run every seed and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 0, 1])
-    parser.add_argument("papermill_args", nargs="*", help="extra papermill arguments after --")
+    parser.add_argument(
+        "--param",
+        type=parameter,
+        action="append",
+        default=[],
+        help="a notebook parameter: name=value",
+    )
     args = parser.parse_args()
-    rows = [run_seed(seed, args.papermill_args) for seed in args.seeds]
+    rows = [run_seed(seed, dict(args.param)) for seed in args.seeds]
     print("| seed | best epoch | best val acc | test acc | seconds (02 + 03) |")
     print("| --- | --- | --- | --- | --- |")
     for row in rows:

@@ -11,12 +11,13 @@
 // contract: trait result python->page       the answer to render (keys and statuses below)
 // contract: message clear both              {type: "clear"}; to Python: Clear was pressed;
 //                                           to the page: wipe the strokes (clear() or another view)
-// contract: result status digit probabilities top message model_input answer
+// contract: result status digit guess probabilities top message model_input answer
 // contract: status digit unsure not_a_digit blank error
 //
-// result.top is [{digit, probability}] (three, most likely first; empty when blank), model_input a
-// PNG data URL of the 28 x 28 image the model saw ("" when none), answer a counter that changes
-// with every answer, so the page also hears about an answer equal to the last one.
+// result.digit is the answer (null unless status is digit or unsure), guess the most probable
+// digit whatever the status, top [{digit, probability}] (three, most likely first; empty when
+// blank), model_input a PNG data URL of the 28 x 28 image the model saw ("" when none), answer a
+// counter that changes with every answer, so the page also hears an answer equal to the last one.
 
 const PEN_WIDTH_OF_SIDE = 1 / 14; // about one MNIST stroke (2 of 28 pixels)
 const INK = "#111";

@@ -14,7 +14,7 @@ import copy
 import io
 import os
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import anywidget
 import numpy as np
@@ -23,8 +23,7 @@ from PIL import Image, UnidentifiedImageError
 
 from mnist_helpers.errors import ImageInputError
 from mnist_helpers.image_io import ImageInput
-from mnist_helpers.predict import DEFAULT_UNSURE_BELOW, Prediction, Predictor
-from mnist_helpers.records import PredictionStatus
+from mnist_helpers.predict import BLANK, DEFAULT_UNSURE_BELOW, STATUSES, Prediction, Predictor
 
 CANVAS_SIZE = 280  # CSS pixels; the page takes it from the canvas_size trait
 PNG_DATA_URL_PREFIX = "data:image/png;base64,"
@@ -33,16 +32,13 @@ MAX_DATA_URL_CHARS = 8_000_000
 CLEAR = "clear"  # the one message type: {"type": "clear"}, in either direction
 MESSAGE_TYPES = (CLEAR,)
 ERROR = "error"  # a status only the canvas publishes: the drawing could not be read
+# Every status the page can be sent: the prediction's own and ERROR.
+CANVAS_STATUSES = (*STATUSES, ERROR)
+# What the page shows before anything is drawn (and after Clear): the keys of any other answer.
 BLANK_RESULT: dict[str, Any] = {
-    "status": "blank",
-    "digit": None,
-    "probabilities": [],
-    "top": [],
-    "message": "draw a digit first",
+    **Prediction(status=BLANK, digit=None, message="draw a digit first").as_dict(),
     "model_input": "",
 }
-# Every status the page can be sent: the prediction's own, "blank" (nothing drawn) and ERROR.
-STATUSES = tuple(dict.fromkeys((*get_args(PredictionStatus), BLANK_RESULT["status"], ERROR)))
 
 
 def decode_png_data_url(data_url: str) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import math
 import os
 import pickle
@@ -28,13 +29,17 @@ REQUIRED_KEYS = ("format_version", "model_state", "model_args", "normalization",
 
 def library_versions() -> dict[str, str]:
     """Versions of the libraries that shaped a checkpoint."""
-    import torchvision
-
+    # Read from the installed package's metadata: importing torchvision (over a second) only for
+    # its version string would slow every first checkpoint of a run.
+    try:
+        torchvision_version = importlib.metadata.version("torchvision")
+    except importlib.metadata.PackageNotFoundError:
+        torchvision_version = "not installed"
     return {
         "python": platform.python_version(),
         # str(): torch's version is a str subclass that weights_only loading refuses.
         "torch": str(torch.__version__),
-        "torchvision": str(torchvision.__version__),
+        "torchvision": torchvision_version,
         "mnist_helpers": __version__,
     }
 

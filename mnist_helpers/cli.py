@@ -11,20 +11,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mnist_helpers.errors import MnistHelpersError
+from mnist_helpers.errors import ArtifactReadError, MnistHelpersError
 from mnist_helpers.file_checks import regular_file_problem
 
 DEFAULT_CHECKPOINT = "checkpoints/best.pt"
 DEFAULT_ONNX = "model/mnist_cnn.onnx"
+MAX_TOP = 10  # there are ten digits
 
 
 def _default_checkpoint() -> Path:
     from mnist_helpers.paths import artifacts_dir
 
     return artifacts_dir() / DEFAULT_CHECKPOINT
-
-
-MAX_TOP = 10  # there are ten digits
 
 
 def _error(message: str) -> None:
@@ -51,19 +49,17 @@ def probability(text: str) -> float:
     except ValueError:
         value = math.nan
     if not 0.0 <= value <= 1.0:  # also False for NaN
-        raise argparse.ArgumentTypeError(
-            f"must be a probability from 0 to 1, such as 0.6; got {text!r}"
-        )
+        raise argparse.ArgumentTypeError(f"must be a probability from 0 to 1; got {text!r}")
     return value
 
 
 def _same_file(first: Path, second: Path) -> bool:
     """True when two paths name one file (through symlinks, ``..`` or hard links)."""
-    if first.resolve() == second.resolve():
-        return True
     try:
+        if first.resolve() == second.resolve():
+            return True
         return os.path.samefile(first, second)
-    except OSError:  # one of them does not exist
+    except (OSError, RuntimeError):  # one does not exist, or is a symlink loop (RuntimeError)
         return False
 
 
@@ -164,7 +160,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
         return 1
     try:
         if problem is not None:
-            raise ValueError(problem)
+            raise ArtifactReadError(problem)
         metrics = _read_metrics(metrics_path)
     except (ValueError, OSError) as error:  # JSONDecodeError and UnicodeDecodeError included
         _error(
@@ -182,17 +178,17 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def _read_metrics(path: Path) -> dict[str, Any]:
-    """``metrics.json`` checked for the fields summary prints; ValueError names a bad one."""
+    """``metrics.json`` checked for the fields summary prints; ArtifactReadError names a bad one."""
     metrics = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(metrics, dict):
-        raise ValueError(f"it holds a JSON {type(metrics).__name__}, not an object")
+        raise ArtifactReadError(f"it holds a JSON {type(metrics).__name__}, not an object")
     expected = {"acc": float, "loss": float, "num_images": int, "epoch": int}
     for key, kind in expected.items():
         value = metrics.get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{key!r} is missing or not a number")
+            raise ArtifactReadError(f"{key!r} is missing or not a number")
         if kind is int and value != int(value):
-            raise ValueError(f"{key!r} is not a whole number")
+            raise ArtifactReadError(f"{key!r} is not a whole number")
     return metrics
 
 

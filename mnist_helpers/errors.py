@@ -43,3 +43,7 @@ class RunFolderBusyError(ParameterError):
 
 class ResumeError(ParameterError):
     """A checkpoint cannot be resumed with the parameters given (they would change the run)."""
+
+
+class ArtifactReadError(MnistHelpersError, ValueError):
+    """A file a run wrote (metrics, history) is missing fields or damaged; a new run rewrites it."""

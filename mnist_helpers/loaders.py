@@ -10,6 +10,7 @@ from mnist_helpers.augment import training_augmentation
 from mnist_helpers.batches import TensorBatches
 from mnist_helpers.data import MNIST_MEAN, MNIST_STD, load_mnist, normalize_images, split_indices
 from mnist_helpers.errors import ParameterError
+from mnist_helpers.outlier_exposure import NonDigitMixer
 
 # Sizes used by the small-run switch: enough to learn something, fast enough for CI.
 SMALL_RUN_TRAIN = 4096
@@ -56,7 +57,12 @@ def make_train_val_loaders(
             batch_size,
             shuffle=True,
             seed=seed,
-            augment=training_augmentation(mean, std) if augment else None,
+            # Moved digits, and one in ten swapped for a generated non-digit (outlier_exposure).
+            augment=(
+                NonDigitMixer(training_augmentation(mean, std), mean=mean, std=std)
+                if augment
+                else None
+            ),
         ),
         val_loader=TensorBatches(
             images[val_indices].to(device), train.labels[val_indices].to(device), EVAL_BATCH_SIZE

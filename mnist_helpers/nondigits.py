@@ -210,3 +210,23 @@ def nondigit_set(
         for family in (families or tuple(FAMILIES))
         for _ in range(per_family)
     ]
+
+
+def teaching_examples(seed: int = 0, side: int = 280) -> dict[str, np.ndarray]:
+    """A letter, a single dot, a scribble and a zig-zag as the canvas sends them (RGBA, dark
+    strokes on a transparent background), for showing what a digit classifier makes of them."""
+    rng = np.random.default_rng(seed)
+    pen = side // 14  # the canvas's pen: 20 pixels on its 280-pixel square
+    drawings = {
+        "letter": letter(rng, side, pen),
+        "dot": _canvas(side)[0],
+        "scribble": scribble(rng, side, pen),
+        "zig-zag": zigzag(rng, side, pen),
+    }
+    ImageDraw.Draw(drawings["dot"]).ellipse(
+        [side / 2 - pen / 2, side / 2 - pen / 2, side / 2 + pen / 2, side / 2 + pen / 2], fill=255
+    )
+    return {
+        name: in_convention(np.asarray(ink, dtype=np.uint8), "transparent_dark")
+        for name, ink in drawings.items()
+    }

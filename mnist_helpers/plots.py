@@ -204,7 +204,7 @@ def plot_confidence_histogram(
     """Top-class probability for right and for wrong predictions, in ``num_bins`` equal bins."""
     fig = _figure(7, 3.2)
     ax = fig.add_subplot()
-    bins = bin_edges(num_bins).numpy()
+    bins = bin_edges(num_bins).tolist()
     ax.hist(confidence[correct].numpy(), bins=bins, log=True, alpha=0.7, label="right")
     ax.hist(confidence[~correct].numpy(), bins=bins, log=True, alpha=0.7, color=WARN, label="wrong")
     ax.set_xlabel("probability of the predicted digit")

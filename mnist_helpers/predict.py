@@ -49,6 +49,22 @@ def read_status(
     return DIGIT
 
 
+def status_shares(
+    logits: torch.Tensor,
+    *,
+    unsure_below: float = DEFAULT_UNSURE_BELOW,
+    not_a_digit_below: float = DEFAULT_NOT_A_DIGIT_BELOW,
+) -> dict[str, float]:
+    """Share of each status (``digit``, ``unsure``, ``not_a_digit``) over ``(N, 10)`` logits."""
+    if logits.ndim != 2 or len(logits) == 0:
+        raise ParameterError(f"logits must be a non-empty (N, 10) tensor; got {tuple(logits.shape)}")
+    statuses = [
+        read_status(p, unsure_below=unsure_below, not_a_digit_below=not_a_digit_below)
+        for p in logits.float().softmax(1).tolist()
+    ]
+    return {status: statuses.count(status) / len(statuses) for status in (DIGIT, UNSURE, NOT_A_DIGIT)}
+
+
 def _check_threshold(name: str, value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
         raise ParameterError(f"{name} must be a probability between 0 and 1; got {value!r}")

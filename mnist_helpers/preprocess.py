@@ -101,9 +101,11 @@ def stroke_width(ink: np.ndarray) -> float:
 
 
 def _thicken(crop: np.ndarray, radius: int) -> np.ndarray:
-    """Dilate by a (2 radius + 1)-square."""
-    padded = torch.from_numpy(np.pad(crop, radius))[None, None]
-    return F.max_pool2d(padded, 2 * radius + 1, stride=1, padding=radius)[0, 0].numpy()
+    """Dilate by a (2 radius + 1)-square, as ``radius`` dilations by a 3-square (far cheaper)."""
+    thick = torch.from_numpy(np.pad(crop, radius))[None, None]
+    for _ in range(radius):
+        thick = F.max_pool2d(thick, 3, stride=1, padding=1)
+    return thick[0, 0].numpy()
 
 
 def _thin(crop: np.ndarray, radius: int) -> np.ndarray:

@@ -81,7 +81,9 @@ def saliency_map(model: nn.Module, image: torch.Tensor, target: int) -> torch.Te
     batch = _as_batch(model, image).requires_grad_(True)
     model(batch)[0, target].backward()
     model.train(was_training)
-    return batch.grad[0, 0].abs().cpu()
+    gradient = batch.grad
+    assert gradient is not None  # backward() filled it: the batch requires grad
+    return gradient[0, 0].abs().cpu()
 
 
 @torch.no_grad()

@@ -22,7 +22,7 @@ from mnist_helpers.canvas import (
     CLEAR,
     ERROR,
     MESSAGE_TYPES,
-    STATUSES,
+    CANVAS_STATUSES,
     DigitCanvas,
     decode_png_data_url,
     encode_png_data_url,
@@ -109,7 +109,7 @@ def test_contract_result_keys_are_what_python_publishes(tmp_path: Path) -> None:
 
 def test_contract_statuses_are_every_status_python_can_publish() -> None:
     statuses = contract()["status"]
-    assert statuses == set(STATUSES)
+    assert statuses == set(CANVAS_STATUSES)
     assert {"digit", "unsure", "not_a_digit", "blank", ERROR} <= statuses
     # Each answer that is not a plain digit has its own look, so none reads as a confident digit.
     for status in statuses - {"digit", "blank"}:

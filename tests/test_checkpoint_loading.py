@@ -179,6 +179,7 @@ def test_onnx_file_as_checkpoint_says_it_is_onnx(tmp_path: Path, name: str) -> N
     assert "weights_only" not in str(raised.value)  # no advice to load untrusted code
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_random_bytes_never_quote_torchs_weights_only_advice(tmp_path: Path) -> None:
     path = tmp_path / "noise.pt"
     path.write_bytes(bytes([0x80, 0x04, 0xFF]) + bytes(range(256)) * 4)

@@ -157,3 +157,24 @@ def test_every_listed_fact_is_still_used_by_some_notebook():
                 used.update(numbers_in(_prose(cell.source)))
     stale = sorted(set(INVARIANT_FACTS) - used - {str(n) for n in range(11)})
     assert stale == [], f"facts no notebook mentions any more; remove them: {stale}"
+
+
+def _colab_setting(source: str, name: str) -> str:
+    match = re.search(rf'^\s*{name} = "([^"]+)"', source, re.MULTILINE)
+    assert match, f"the Colab set-up cell sets no {name}"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_colab_cell_installs_the_core_of_this_release_from_the_projects_own_repository(name):
+    import tomllib
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    notebook = nbformat.read(REPO_ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    cells = [c.source for c in notebook.cells if "google.colab" in c.source]
+    assert len(cells) == 1, "one Colab set-up cell"
+    assert _colab_setting(cells[0], "REPOSITORY") == project["urls"]["Repository"]
+    assert _colab_setting(cells[0], "RELEASE") == f"v{project['version']}"
+    assert "--branch {RELEASE}" in cells[0]
+    # The core only: the extras (JupyterLab, papermill, ...) would fight Colab's own Jupyter.
+    assert re.search(r"pip install --quiet -e \.$", cells[0], re.MULTILINE)
