@@ -57,7 +57,7 @@ format: setup
 	$(BIN)/ruff check --fix mnist_helpers tests tools notebooks benchmarks
 
 benchmark: setup
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python -m benchmarks.run --user-command-only
 
 clean:
 	rm -rf $(ARTIFACTS)/notebooks $(ARTIFACTS)/checkpoints $(ARTIFACTS)/figures $(ARTIFACTS)/model \

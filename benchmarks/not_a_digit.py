@@ -7,7 +7,8 @@ For each seed: train 02_train's default run in-process (recipe, augmentation wit
 non-digits, lr decay, 5 epochs), then answer, as ``Predictor.predict`` does (preprocessing, model,
 status), on
 
-- the 10,000 MNIST test digits: accuracy, and the share flagged "not a digit" or "unsure";
+- the 10,000 MNIST test digits as 03_evaluate feeds them: accuracy, and the shares flagged "not a
+  digit" and "unsure" (``status_shares`` on the test logits);
 - drawing-like digits never trained on (``drawn_digits``: MNIST test digits as drawings, typed
   digits, pen strokes; four colour conventions): accuracy and the shares flagged;
 - generated non-digits (``nondigits``: letters, symbols, shapes, scribbles, dots, line groups,
@@ -39,10 +40,10 @@ from mnist_helpers.drawn_digits import drawn_digit_set
 from mnist_helpers.errors import BlankImageError
 from mnist_helpers.loaders import make_test_loader, make_train_val_loaders
 from mnist_helpers.nondigits import nondigit_set
-from mnist_helpers.predict import BLANK, NOT_A_DIGIT, UNSURE, read_status
+from mnist_helpers.predict import NOT_A_DIGIT, UNSURE, read_status, status_shares
 from mnist_helpers.preprocess import preprocess_steps
 from mnist_helpers.recipes import build_training, get_recipe
-from mnist_helpers.train import evaluate, fit
+from mnist_helpers.train import fit, predict_logits
 
 RESULTS = Path(__file__).resolve().parent / "results" / "not_a_digit.md"
 # Seeds of the evaluation sets: fixed, and unlike any seed a training run uses for its non-digits.
@@ -74,13 +75,11 @@ def preprocess_all(images: list, labels: list[int], groups: list[str]) -> EvalSe
 
 
 def evaluation_sets(per_family: int, per_source: int) -> dict[str, EvalSet]:
-    """MNIST test (through preprocessing), drawing-like digits and non-digits."""
+    """Drawing-like digits and non-digits, preprocessed."""
     test = load_mnist(train=False)
-    mnist = [test.images[i].numpy() for i in range(len(test))]
     drawn = drawn_digit_set(test, per_source, seed=DRAWN_SEED)
     others = nondigit_set(per_family, seed=NONDIGIT_SEED)
     return {
-        "mnist": preprocess_all(mnist, test.labels.tolist(), ["mnist"] * len(mnist)),
         "drawn": preprocess_all(
             [d.image for d in drawn], [d.label for d in drawn], [d.source for d in drawn]
         ),
@@ -90,7 +89,9 @@ def evaluation_sets(per_family: int, per_source: int) -> dict[str, EvalSet]:
     }
 
 
-def train_default(seed: int, device: torch.device, *, nondigits: bool) -> tuple[torch.nn.Module, dict]:
+def train_default(
+    seed: int, device: torch.device, *, nondigits: bool
+) -> tuple[torch.nn.Module, dict]:
     """02_train's default run for ``seed``; ``nondigits=False`` leaves the non-digits out."""
     params = TrainParams(seed=seed)
     set_seed(seed)
@@ -129,9 +130,16 @@ def train_default(seed: int, device: torch.device, *, nondigits: bool) -> tuple[
         show_progress=False,
         autocast_dtype=dtype,
     )
-    test = evaluate(setup.model, make_test_loader(device=device), autocast_dtype=dtype)
-    seconds = statistics.median(record["seconds"] for record in history)
-    return setup.model.eval(), {"test_acc": test["acc"], "seconds_per_epoch": seconds}
+    logits, labels = predict_logits(
+        setup.model, make_test_loader(device=device), autocast_dtype=dtype
+    )
+    shares = status_shares(logits)
+    return setup.model.eval(), {
+        "test_acc": (logits.argmax(1) == labels).float().mean().item(),
+        "mnist_not_a_digit": shares[NOT_A_DIGIT],
+        "mnist_unsure": shares[UNSURE],
+        "seconds_per_epoch": statistics.median(record["seconds"] for record in history),
+    }
 
 
 @torch.no_grad()
@@ -155,16 +163,19 @@ def share(flags: list[bool]) -> float:
 def score(model: torch.nn.Module, sets: dict[str, EvalSet]) -> dict[str, float]:
     """Accuracy and flagged shares on every evaluation set."""
     row: dict[str, float] = {}
-    for name in ("mnist", "drawn"):
-        guess, status = answers(model, sets[name].tensors)
-        row[f"{name}_acc"] = (guess == sets[name].labels).float().mean().item()
-        row[f"{name}_not_a_digit"] = share([s == NOT_A_DIGIT for s in status])
-        row[f"{name}_unsure"] = share([s == UNSURE for s in status])
-        for source in sorted(set(sets[name].groups)) if name == "drawn" else ():
-            mine = [g == source for g in sets[name].groups]
-            row[f"drawn_acc_{source}"] = share(
-                [bool(ok) for ok, m in zip(guess == sets[name].labels, mine, strict=True) if m]
-            )
+    drawn = sets["drawn"]
+    guess, status = answers(model, drawn.tensors)
+    row["drawn_acc"] = (guess == drawn.labels).float().mean().item()
+    row["drawn_not_a_digit"] = share([s == NOT_A_DIGIT for s in status])
+    row["drawn_unsure"] = share([s == UNSURE for s in status])
+    for source in sorted(set(drawn.groups)):
+        right = (guess == drawn.labels).tolist()
+        row[f"drawn_acc_{source}"] = share(
+            [ok for ok, g in zip(right, drawn.groups, strict=True) if g == source]
+        )
+        row[f"drawn_not_a_digit_{source}"] = share(
+            [s == NOT_A_DIGIT for s, g in zip(status, drawn.groups, strict=True) if g == source]
+        )
     nondigit = sets["nondigit"]
     _, status = answers(model, nondigit.tensors)
     flagged = Counter(g for g, s in zip(nondigit.groups, status, strict=True) if s == NOT_A_DIGIT)
@@ -184,11 +195,13 @@ def pct(value: float) -> str:
 def markdown(rows: dict[str, list[dict[str, float]]], sets: dict[str, EvalSet], device: str) -> str:
     """The report: one table of the headline figures per run, then the per-family shares."""
     sizes = {name: len(s.labels) + len(s.blank_groups) for name, s in sets.items()}
+    sizes["mnist"] = 10_000
     lines = [
         "# Not a digit: flagged shares and accuracy",
         "",
-        f"`python -m benchmarks.not_a_digit` on {device}; evaluation sets: {sizes['mnist']:,} MNIST "
-        f"test digits, {sizes['drawn']:,} drawing-like digits, {sizes['nondigit']:,} non-digits. "
+        f"`python -m benchmarks.not_a_digit` on {device}; evaluation sets: "
+        f"{sizes['mnist']:,} MNIST test digits, {sizes['drawn']:,} drawing-like digits, "
+        f"{sizes['nondigit']:,} non-digits. "
         "Statuses as `Predictor.predict` gives them, with the default thresholds.",
         "",
         "| training | seed | s / epoch | MNIST test acc | MNIST flagged not a digit | MNIST unsure "
@@ -213,7 +226,11 @@ def markdown(rows: dict[str, list[dict[str, float]]], sets: dict[str, EvalSet], 
             f"| **{pct(mean['nondigit_flagged'])}** |"
         )
     lines += ["", "Per family and source (mean over seeds):", ""]
-    keys = sorted(k for k in next(iter(rows.values()))[0] if k.startswith(("nondigit_", "drawn_acc_")))
+    keys = sorted(
+        k
+        for k in next(iter(rows.values()))[0]
+        if k.startswith(("nondigit_", "drawn_acc_", "drawn_not_a_digit_"))
+    )
     lines += ["| training | " + " | ".join(keys) + " |", "| --- " * (len(keys) + 1) + "|"]
     for training, runs in rows.items():
         means = [pct(statistics.mean(r[k] for r in runs)) for k in keys]
@@ -226,8 +243,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--per-family", type=int, default=100, help="non-digits per family (100)")
-    parser.add_argument("--per-source", type=int, default=300, help="drawn digits per source (300)")
+    parser.add_argument("--per-family", type=int, default=60, help="non-digits per family (60)")
+    parser.add_argument("--per-source", type=int, default=150, help="drawn digits per source (150)")
     parser.add_argument("--compare", action="store_true", help="also train without non-digits")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)

@@ -35,15 +35,17 @@ PARTS = ("start-up", "imports", "data", "epochs", "figures", "other")
 
 
 def cell_part(source: str) -> str:
-    """Which part of the run a code cell of 02_train belongs to, judged by what it calls."""
+    """Which part of the run a code cell of 02_train belongs to, judged by what it does."""
+    lines = [line.strip() for line in source.splitlines()]
+    statements = [line for line in lines if line and not line.startswith(("#", "%", "!"))]
     if "fit(" in source:
         return "epochs"  # training, validation and checkpoints
-    if "plot_" in source or "save_figure" in source:
-        return "figures"
+    if statements and statements[0].startswith(("import ", "from ")):
+        return "imports"
     if "make_train_val_loaders(" in source:
         return "data"
-    if "import " in source:
-        return "imports"
+    if "plot_" in source or "save_figure" in source:
+        return "figures"
     return "other"
 
 

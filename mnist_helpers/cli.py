@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,16 +50,6 @@ def probability(text: str) -> float:
     if not 0.0 <= value <= 1.0:  # also False for NaN
         raise argparse.ArgumentTypeError(f"must be a probability from 0 to 1; got {text!r}")
     return value
-
-
-def _same_file(first: Path, second: Path) -> bool:
-    """True when two paths name one file (through symlinks, ``..`` or hard links)."""
-    try:
-        if first.resolve() == second.resolve():
-            return True
-        return os.path.samefile(first, second)
-    except (OSError, RuntimeError):  # one does not exist, or is a symlink loop (RuntimeError)
-        return False
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -110,6 +99,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from mnist_helpers.export import (
         LOGITS_TOLERANCE,
         export_onnx,
+        refuse_overwriting_input,
         require_export_extra,
         verify_onnx,
     )
@@ -117,13 +107,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     onnx_path = args.onnx or artifacts_dir() / DEFAULT_ONNX
     checkpoint_path = args.checkpoint or _default_checkpoint()
-    if _same_file(onnx_path, checkpoint_path):
-        _error(
-            f"--onnx {onnx_path} is the checkpoint being exported ({checkpoint_path}); writing "
-            f"there would replace it. Choose another output, such as artifacts/{DEFAULT_ONNX}"
-        )
-        return 2
     try:
+        refuse_overwriting_input(checkpoint_path, onnx_path)  # before anything else is checked
         require_export_extra()  # all three up front: no file is written that cannot be verified
         checkpoint = load_checkpoint(checkpoint_path)
         onnx_path = export_onnx(checkpoint, onnx_path)

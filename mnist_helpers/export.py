@@ -98,12 +98,36 @@ def _model_for_export(checkpoint: Mapping[str, Any]) -> MnistCNN:
     return model_from_checkpoint(checkpoint, "cpu").to(memory_format=torch.contiguous_format)
 
 
+def _same_file(first: Path, second: Path) -> bool:
+    """True when two paths name one file (through symlinks, ``..`` or hard links)."""
+    try:
+        if first.resolve() == second.resolve():
+            return True
+        return os.path.samefile(first, second)
+    except (OSError, RuntimeError):  # one does not exist, or is a symlink loop (RuntimeError)
+        return False
+
+
+def refuse_overwriting_input(
+    checkpoint_path: str | os.PathLike[str], onnx_path: str | os.PathLike[str]
+) -> None:
+    """Raise ParameterError when ``onnx_path`` names the checkpoint file being exported."""
+    if _same_file(Path(onnx_path), Path(checkpoint_path)):
+        raise ParameterError(
+            f"--onnx {onnx_path} is the checkpoint being exported ({checkpoint_path}); writing "
+            "there would replace it. Choose another output, such as "
+            "artifacts/model/mnist_cnn.onnx"
+        )
+
+
 def export_onnx(checkpoint: Checkpoint, onnx_path: str | os.PathLike[str]) -> Path:
     """Export the model of ``checkpoint`` (a path or a dict) to ``onnx_path``; return the path.
 
     Input ``images`` is ``(N, 1, 28, 28)`` float32 normalised, output ``logits`` is ``(N, 10)``;
     N is dynamic. The file is written atomically, so a failed export leaves no partial file.
     """
+    if not isinstance(checkpoint, Mapping):
+        refuse_overwriting_input(checkpoint, onnx_path)
     require_export_extra(("onnx", "onnxscript"))
     checkpoint = _as_checkpoint(checkpoint)
     model = _model_for_export(checkpoint)

@@ -68,14 +68,19 @@ def _points(rng: np.random.Generator, count: int, side: int, margin: float) -> l
 
 
 def _glyph(chars: str, rng: np.random.Generator, side: int, pen: int) -> Image.Image:
-    image, draw = _canvas(side)
-    char = chars[int(rng.integers(len(chars)))]
-    face = font(FONT_FILES[int(rng.integers(len(FONT_FILES)))], int(side * rng.uniform(0.4, 0.7)))
-    box = draw.textbbox((0, 0), char, font=face)
-    left = (side - (box[2] - box[0])) / 2 - box[0] + rng.uniform(-0.1, 0.1) * side
-    top = (side - (box[3] - box[1])) / 2 - box[1] + rng.uniform(-0.1, 0.1) * side
-    draw.text((left, top), char, fill=255, font=face)
-    return image
+    # A font may lack a symbol and draw nothing: then another character or font is tried.
+    for _ in range(20):
+        image, draw = _canvas(side)
+        char = chars[int(rng.integers(len(chars)))]
+        size = int(side * rng.uniform(0.4, 0.7))
+        face = font(FONT_FILES[int(rng.integers(len(FONT_FILES)))], size)
+        box = draw.textbbox((0, 0), char, font=face)
+        left = (side - (box[2] - box[0])) / 2 - box[0] + rng.uniform(-0.1, 0.1) * side
+        top = (side - (box[3] - box[1])) / 2 - box[1] + rng.uniform(-0.1, 0.1) * side
+        draw.text((left, top), char, fill=255, font=face)
+        if image.getbbox() is not None:
+            return image
+    raise RuntimeError(f"no font of {FONT_FILES} draws any of {chars!r}")
 
 
 def letter(rng: np.random.Generator, side: int, pen: int) -> Image.Image:
@@ -158,7 +163,9 @@ def zigzag(rng: np.random.Generator, side: int, pen: int) -> Image.Image:
     along = np.linspace(0.05, 0.95, turns) * side
     across = np.where(np.arange(turns) % 2, 0.05, 0.95) * side
     across = across + rng.uniform(-0.05, 0.05, turns) * side
-    points = zip(along, across, strict=True) if rng.random() < 0.5 else zip(across, along, strict=True)
+    points = (
+        zip(along, across, strict=True) if rng.random() < 0.5 else zip(across, along, strict=True)
+    )
     draw.line(list(points), fill=255, width=pen, joint="curve")
     return image
 

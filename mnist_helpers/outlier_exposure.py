@@ -51,14 +51,14 @@ def _pixel_grid() -> torch.Tensor:
 
 
 def _to_frame(points: torch.Tensor) -> torch.Tensor:
-    """Scale point sets ``(N, K, 2)`` so the longer side of each one's box spans 20 pixels, centred."""
+    """Scale point sets ``(N, K, 2)``: each one's longer side spans 20 pixels, centred."""
     low, high = points.amin(1, keepdim=True), points.amax(1, keepdim=True)
     span = (high - low).amax(2, keepdim=True).clamp_min(1e-3)
     return (points - (low + high) / 2) * (BOX / span) + SIDE / 2
 
 
 def polylines(count: int, generator: torch.Generator) -> torch.Tensor:
-    """``count`` random open strokes of 3 to 8 corners, 1.5 to 4 pixels wide: ``(count, 28, 28)``."""
+    """``count`` random open strokes, 3 to 8 corners, 1.5 to 4 pixels wide: ``(count, 28, 28)``."""
     corners = int(torch.randint(3, 9, (), generator=generator))
     points = _to_frame(torch.rand(count, corners, 2, generator=generator))
     width = 1.5 + 2.5 * torch.rand(count, 1, generator=generator)

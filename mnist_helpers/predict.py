@@ -57,12 +57,16 @@ def status_shares(
 ) -> dict[str, float]:
     """Share of each status (``digit``, ``unsure``, ``not_a_digit``) over ``(N, 10)`` logits."""
     if logits.ndim != 2 or len(logits) == 0:
-        raise ParameterError(f"logits must be a non-empty (N, 10) tensor; got {tuple(logits.shape)}")
+        raise ParameterError(
+            f"logits must be a non-empty (N, 10) tensor; got {tuple(logits.shape)}"
+        )
     statuses = [
         read_status(p, unsure_below=unsure_below, not_a_digit_below=not_a_digit_below)
         for p in logits.float().softmax(1).tolist()
     ]
-    return {status: statuses.count(status) / len(statuses) for status in (DIGIT, UNSURE, NOT_A_DIGIT)}
+    return {
+        status: statuses.count(status) / len(statuses) for status in (DIGIT, UNSURE, NOT_A_DIGIT)
+    }
 
 
 def _check_threshold(name: str, value: float) -> float:

@@ -125,7 +125,7 @@ def _thin(crop: np.ndarray, radius: int) -> np.ndarray:
 
 
 def _fit_stroke_width(crop: np.ndarray) -> np.ndarray:
-    """Thicken strokes thinner than MNIST's, thin bolder ones, once the crop is scaled to 20 pixels."""
+    """Thicken strokes thinner than MNIST's and thin bolder ones (widths in the 20-pixel box)."""
     pixels_per_box_pixel = max(crop.shape) / BOX_SIDE
     width = stroke_width(crop)  # in crop pixels
     missing = MIN_STROKE_IN_BOX * pixels_per_box_pixel - width

@@ -48,7 +48,7 @@ def train_one_epoch(
     """
     model.train()
     device = next(model.parameters()).device
-    batches = progress_bar(train_loader, description, enabled=show_progress)
+    batches: Batches = progress_bar(train_loader, description, enabled=show_progress)
     # Sums stay on the device: calling .item() each step would stall a GPU.
     if resolve_step_mode(step_mode, device) == "cuda_graph":
         loss_sum, correct, seen = graphed_training_pass(

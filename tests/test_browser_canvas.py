@@ -70,11 +70,11 @@ canvas
 """
 # Another cell asks the canvas about an image: the answer must not appear in the widget.
 OTHER_CELL = """
-import numpy as np
+from PIL import Image, ImageDraw
 
-bar = np.zeros((280, 280, 4), dtype=np.uint8)
-bar[60:220, 130:150, 3] = 255  # a "1" on a transparent canvas
-print("from another cell:", canvas.predict_image(bar).status)
+seven = Image.new("RGBA", (280, 280))  # a "7" on a transparent canvas
+ImageDraw.Draw(seven).line([(70, 50), (210, 50), (120, 230)], fill="black", width=20)
+print("from another cell:", canvas.predict_image(seven).status)
 """
 
 

@@ -14,6 +14,7 @@ import anywidget
 import numpy as np
 import pytest
 import torch
+from PIL import Image, ImageDraw
 
 import mnist_helpers.canvas as canvas_module
 from mnist_helpers.canvas import (
@@ -99,7 +100,7 @@ def test_contract_messages_are_the_ones_both_sides_handle() -> None:
 def test_contract_result_keys_are_what_python_publishes(tmp_path: Path) -> None:
     keys = contract()["result"]
     canvas = DigitCanvas(untrained_predictor())
-    send_drawing(canvas, vertical_bar())
+    send_drawing(canvas, drawn_seven())
     assert set(canvas.result) == keys
     clear_from_page(canvas)
     assert set(canvas.result) == keys
@@ -134,7 +135,7 @@ def test_canvas_size_has_one_source() -> None:
 
 
 def test_png_data_url_round_trips_rgba_and_grey() -> None:
-    rgba = vertical_bar()
+    rgba = drawn_seven()
     assert np.array_equal(decode_png_data_url(encode_png_data_url(rgba)), rgba)
     grey = np.linspace(0.0, 1.0, 28 * 28).reshape(28, 28)
     decoded = decode_png_data_url(encode_png_data_url(grey))  # (28, 28, 4), opaque grey
@@ -159,11 +160,12 @@ def untrained_predictor(unsure_below: float = 0.6) -> Predictor:
     return Predictor(MnistCNN(), mean=MNIST_MEAN, std=MNIST_STD, unsure_below=unsure_below)
 
 
-def vertical_bar() -> np.ndarray:
-    """A "1": a black bar on a transparent canvas, as the page sends it."""
-    rgba = np.zeros((CANVAS_SIZE, CANVAS_SIZE, 4), dtype=np.uint8)
-    rgba[60:220, 130:150, 3] = 255
-    return rgba
+def drawn_seven() -> np.ndarray:
+    """A "7" in black strokes on a transparent canvas, as the page sends it."""
+    picture = Image.new("RGBA", (CANVAS_SIZE, CANVAS_SIZE))
+    corners = [(70, 50), (210, 50), (120, 230)]
+    ImageDraw.Draw(picture).line(corners, fill="black", width=20, joint="curve")
+    return np.asarray(picture)
 
 
 def from_page(canvas: DigitCanvas, data: dict[str, Any]) -> None:
@@ -203,8 +205,8 @@ def results_sent(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_a_drawing_from_the_page_gets_the_predictors_answer(monkeypatch) -> None:
     canvas = DigitCanvas(untrained_predictor())
     sent = to_page(canvas, monkeypatch)
-    send_drawing(canvas, vertical_bar())
-    expected = prediction_to_result(untrained_predictor().predict(vertical_bar()))
+    send_drawing(canvas, drawn_seven())
+    expected = prediction_to_result(untrained_predictor().predict(drawn_seven()))
     assert {k: v for k, v in canvas.result.items() if k != "answer"} == expected
     assert results_sent(sent) == [canvas.result]  # and the page was sent that answer, once
     assert decode_png_data_url(canvas.result["model_input"]).shape == (28, 28, 4)
@@ -215,7 +217,7 @@ def test_the_same_answer_twice_is_still_sent_to_the_page(monkeypatch) -> None:
     sent = to_page(canvas, monkeypatch)
     blank = np.zeros((CANVAS_SIZE, CANVAS_SIZE, 4), dtype=np.uint8)
     send_drawing(canvas, blank)
-    send_drawing(canvas, vertical_bar())
+    send_drawing(canvas, drawn_seven())
     send_drawing(canvas, blank)
     answers = results_sent(sent)
     assert [a["status"] for a in answers] == ["blank", answers[1]["status"], "blank"]
@@ -233,13 +235,13 @@ def test_a_blank_drawing_is_refused_not_guessed() -> None:
 
 def test_clear_from_the_page_blanks_and_the_same_drawing_is_read_again(monkeypatch) -> None:
     canvas = DigitCanvas(untrained_predictor())
-    send_drawing(canvas, vertical_bar())
+    send_drawing(canvas, drawn_seven())
     first = canvas.result
     sent = to_page(canvas, monkeypatch)
     clear_from_page(canvas)
     assert canvas.result["status"] == "blank"
     assert {"method": "custom", "content": {"type": CLEAR}} in sent  # every view wipes its strokes
-    send_drawing(canvas, vertical_bar())  # the very same PNG again must reach Python
+    send_drawing(canvas, drawn_seven())  # the very same PNG again must reach Python
     assert canvas.result["answer"] > first["answer"]
     assert canvas.result["probabilities"] == first["probabilities"]
 
@@ -256,8 +258,8 @@ def test_a_bad_data_url_shows_an_error_instead_of_raising() -> None:
 def test_predict_image_does_not_show_in_the_widget(monkeypatch) -> None:
     canvas = DigitCanvas(untrained_predictor())
     sent = to_page(canvas, monkeypatch)
-    prediction = canvas.predict_image(vertical_bar())
-    assert prediction.probabilities == untrained_predictor().predict(vertical_bar()).probabilities
+    prediction = canvas.predict_image(drawn_seven())
+    assert prediction.probabilities == untrained_predictor().predict(drawn_seven()).probabilities
     with pytest.raises(ImageInputError):
         canvas.predict_image("/no/such/digit.png")
     set_threshold_from_page(canvas, 0.0)  # no drawing yet, so nothing to relabel
@@ -268,8 +270,8 @@ def test_predict_image_does_not_show_in_the_widget(monkeypatch) -> None:
 def test_predict_image_uses_the_canvas_threshold_not_the_callers() -> None:
     predictor = untrained_predictor(unsure_below=0.6)
     canvas = DigitCanvas(predictor, unsure_below=1.0)
-    assert canvas.predict_image(vertical_bar()).status == (
-        untrained_predictor(unsure_below=1.0).predict(vertical_bar()).status
+    assert canvas.predict_image(drawn_seven()).status == (
+        untrained_predictor(unsure_below=1.0).predict(drawn_seven()).status
     )
     assert predictor.unsure_below == 0.6  # the caller's predictor is left as it was
 

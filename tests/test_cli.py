@@ -9,14 +9,14 @@ import os
 from importlib.util import find_spec
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from mnist_helpers.checkpoint import make_checkpoint, save_checkpoint
 from mnist_helpers.cli import DEFAULT_CHECKPOINT, main
-from mnist_helpers.export import EXPORT_MODULES
+from mnist_helpers.errors import ParameterError
+from mnist_helpers.export import EXPORT_MODULES, export_onnx
 from mnist_helpers.model import MnistCNN
 from mnist_helpers.predict import STATUSES
 
@@ -35,11 +35,11 @@ def checkpoint(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def digit_png(tmp_path: Path) -> Path:
-    """A black-on-white vertical bar, like a drawn "1"."""
-    pixels = np.full((140, 140), 255, dtype=np.uint8)
-    pixels[20:120, 62:78] = 0
-    path = tmp_path / "one.png"
-    Image.fromarray(pixels).save(path)
+    """A black ring on white, like a drawn "0"."""
+    image = Image.new("L", (140, 140), 255)
+    ImageDraw.Draw(image).ellipse((40, 20, 100, 120), outline=0, width=10)
+    path = tmp_path / "zero.png"
+    image.save(path)
     return path
 
 
@@ -76,6 +76,13 @@ def test_export_refuses_to_overwrite_its_own_checkpoint(
         os.link(checkpoint, "hard.onnx")
     assert main(["export", "--checkpoint", "ckpt.pt", "--onnx", onnx]) == 2
     assert "is the checkpoint being exported" in _one_line_error(capsys)
+    assert checkpoint.read_bytes() == before
+
+
+def test_export_onnx_function_refuses_to_overwrite_its_checkpoint(checkpoint: Path) -> None:
+    before = checkpoint.read_bytes()
+    with pytest.raises(ParameterError, match="is the checkpoint being exported"):
+        export_onnx(checkpoint, checkpoint.parent / "." / checkpoint.name)
     assert checkpoint.read_bytes() == before
 
 
