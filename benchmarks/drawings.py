@@ -1,6 +1,6 @@
 """How well a checkpoint reads drawing-like digits, and how long one drawing takes to answer.
 
-    python benchmarks/drawings.py artifacts/checkpoints/best.pt [other.pt ...] [--count 2000]
+    python -m benchmarks.drawings artifacts/checkpoints/best.pt [other.pt ...] [--count 2000]
 
 For each checkpoint: accuracy on MNIST test digits turned into drawings (enlarged 5-10 times, moved,
 thinner or thicker strokes, three colour conventions; see mnist_helpers.drawing_like.random_drawing)
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_helpers.canvas import DigitCanvas, decode_png_data_url
+from mnist_helpers.canvas import DigitCanvas, encode_png_data_url
 from mnist_helpers.data import load_mnist
 from mnist_helpers.drawing_like import digit_to_drawing, random_drawing
 from mnist_helpers.predict import Predictor
@@ -41,7 +41,7 @@ def stroke_to_prediction_ms(predictor: Predictor, calls: int = 200) -> list[floa
     """Milliseconds from a canvas PNG arriving in Python to the result being published."""
     canvas = DigitCanvas(predictor)
     rgba = digit_to_drawing(load_mnist(train=False).images[0], style="transparent")
-    data_url = _rgba_png_data_url(rgba)
+    data_url = encode_png_data_url(rgba)  # what the page's canvas.toDataURL sends
     timings = []
     for call in range(calls + 10):
         started = time.perf_counter()
@@ -54,20 +54,8 @@ def stroke_to_prediction_ms(predictor: Predictor, calls: int = 200) -> list[floa
     return timings
 
 
-def _rgba_png_data_url(rgba: np.ndarray) -> str:
-    import base64
-    import io
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(rgba, mode="RGBA").save(buffer, format="PNG")
-    url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-    assert decode_png_data_url(url).shape == rgba.shape
-    return url
-
-
 def main() -> None:
+    """Score every checkpoint and time the canvas path."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoints", nargs="+", type=Path)
     parser.add_argument("--count", type=int, default=2000, help="test digits to draw (2000)")

@@ -11,12 +11,13 @@
 // contract: trait result python->page       the answer to render (keys and statuses below)
 // contract: message clear both              {type: "clear"}; to Python: Clear was pressed;
 //                                           to the page: wipe the strokes (clear() or another view)
-// contract: result status digit guess probabilities top message model_input answer
+// contract: result status digit guess probabilities top message model_input unsure_below answer
 // contract: status digit unsure not_a_digit blank error
 //
 // result.digit is the answer (null unless status is digit or unsure), guess the most probable
 // digit whatever the status, top [{digit, probability}] (three, most likely first; empty when
-// blank), model_input a PNG data URL of the 28 x 28 image the model saw ("" when none), answer a
+// blank), model_input a PNG data URL of the 28 x 28 image the model saw ("" when none),
+// unsure_below the threshold this answer was read with (null when nothing was read), answer a
 // counter that changes with every answer, so the page also hears an answer equal to the last one.
 
 const PEN_WIDTH_OF_SIDE = 1 / 14; // about one MNIST stroke (2 of 28 pixels)
@@ -185,8 +186,9 @@ function attachPen(canvas, ctx, size, onStrokeEnd) {
 
 // ---- threshold control -----------------------------------------------------------------------
 
-// Keeps the range input and model's unsure_below in step. Returns a detach.
-function attachThreshold(model, threshold, thresholdValue) {
+// Keeps the range input and model's unsure_below in step; onSent() runs when a new value is sent
+// to Python. Returns a detach.
+function attachThreshold(model, threshold, thresholdValue, onSent) {
   function show() {
     const value = model.get("unsure_below");
     threshold.value = String(value);
@@ -200,6 +202,7 @@ function attachThreshold(model, threshold, thresholdValue) {
   function onChange() {
     model.set("unsure_below", Number(threshold.value));
     model.save_changes();
+    onSent();
   }
 
   function keepKey(event) {
@@ -257,6 +260,11 @@ function renderResult(parts, result) {
   digit.textContent = headlineText(result);
   badge.textContent = badgeText(result.status);
   status.textContent = result.message;
+  if (result.unsure_below === null || result.unsure_below === undefined) {
+    delete root.dataset.unsureBelow;
+  } else {
+    root.dataset.unsureBelow = String(result.unsure_below); // what this answer was read with
+  }
   bars.replaceChildren(...(result.top || []).map(barRow));
   if (result.model_input) modelInput.src = result.model_input;
   else modelInput.removeAttribute("src");
@@ -292,7 +300,17 @@ function render({ model, el }) {
   }
 
   const detachPen = attachPen(parts.canvas, ctx, size, sendDrawing);
-  const detachThreshold = attachThreshold(model, parts.threshold, parts.thresholdValue);
+  function onThresholdSent() {
+    // Python relabels the last drawing, if there is one: show the answer as outdated until then.
+    if ("unsureBelow" in parts.root.dataset) parts.root.dataset.pending = "true";
+  }
+
+  const detachThreshold = attachThreshold(
+    model,
+    parts.threshold,
+    parts.thresholdValue,
+    onThresholdSent,
+  );
   parts.clear.addEventListener("click", onClear);
   model.on("change:result", onResult);
   model.on("msg:custom", onMessage);

@@ -38,6 +38,7 @@ CANVAS_STATUSES = (*STATUSES, ERROR)
 BLANK_RESULT: dict[str, Any] = {
     **Prediction(status=BLANK, digit=None, message="draw a digit first").as_dict(),
     "model_input": "",
+    "unsure_below": None,  # the threshold the answer was read with; None when nothing was read
 }
 
 
@@ -143,7 +144,7 @@ class DigitCanvas(anywidget.AnyWidget):
             self._show({**BLANK_RESULT, "status": ERROR, "message": f"error: {error}"})
             return
         self._last_drawing = rgba
-        self._show(prediction_to_result(prediction))
+        self._show({**prediction_to_result(prediction), "unsure_below": self.unsure_below})
 
     @traitlets.observe("drawing_png")
     def _on_drawing(self, change: dict[str, Any]) -> None:

@@ -246,7 +246,8 @@ def model_from_checkpoint(
             "(a different architecture?): "
             f"{str(error).splitlines()[0]}"
         ) from None
-    return prepare_for_device(model, torch.device(device)).eval()
+    prepare_for_device(model, torch.device(device))  # in place: Module.to returns self
+    return model.eval()
 
 
 def inference_checkpoint(checkpoint: Mapping[str, Any]) -> dict[str, Any]:

@@ -142,6 +142,8 @@ def export_onnx(checkpoint: Checkpoint, onnx_path: str | os.PathLike[str]) -> Pa
         dynamic_shapes={"images": {0: torch.export.Dim("batch")}},
         verbose=False,
     )
+    if program is None:  # only the old TorchScript exporter returns None
+        raise ExportError("torch.onnx.export returned no ONNX program; upgrade torch")
     program.model.metadata_props.update(onnx_metadata(checkpoint))
     return _save_atomically(program, Path(onnx_path))
 

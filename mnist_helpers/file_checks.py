@@ -39,7 +39,7 @@ def regular_file_problem(path: str | os.PathLike[str]) -> str | None:
             if stat.S_ISSOCK(info.st_mode)
             else "a special file"
         )
-        return f"is not a regular file (it is {kind}); pass a file saved on disk"
+        return f"is not a regular file: it is {kind}"
     if not os.access(path, os.R_OK):
         return "permission denied"
     return None

@@ -75,7 +75,11 @@ def check_model_args(args: Mapping[str, Any]) -> dict[str, Any]:
             f"hidden_units must be an integer from 1 to {MAX_HIDDEN_UNITS:,}; got {hidden!r}"
         )
     dropout = config["dropout"]
-    if not isinstance(dropout, numbers.Real) or isinstance(dropout, bool) or not 0 <= dropout < 1:
+    if (
+        not isinstance(dropout, numbers.Real)
+        or isinstance(dropout, bool)
+        or not 0 <= float(dropout) < 1
+    ):
         raise ParameterError(f"dropout must be a number in [0, 1); got {dropout!r}")
     if not isinstance(config["batch_norm"], (bool, np.bool_)):
         raise ParameterError(f"batch_norm must be True or False; got {config['batch_norm']!r}")

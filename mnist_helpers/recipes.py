@@ -7,15 +7,11 @@ schedule and augmentation.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import torch
 
-from mnist_helpers.augment import random_affine
-from mnist_helpers.data import MNIST_MEAN, MNIST_STD
 from mnist_helpers.errors import ParameterError
 from mnist_helpers.model import MnistCNN, prepare_for_device
 
@@ -96,7 +92,6 @@ class TrainingSetup:
     model: MnistCNN
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler | None
-    augment: Callable[[torch.Tensor], torch.Tensor] | None  # for TensorBatches.augment
 
 
 def build_training(
@@ -106,9 +101,11 @@ def build_training(
     epochs: int,
     steps_per_epoch: int,
     device: torch.device,
-    augment: bool = False,
 ) -> TrainingSetup:
-    """Model on ``device`` (channels_last), Adam, optional one-cycle schedule and augmentation."""
+    """Model on ``device`` (channels_last), Adam and the recipe's learning-rate schedule.
+
+    Augmentation belongs to the training loader (``make_train_val_loaders(augment=...)``).
+    """
     model = prepare_for_device(MnistCNN(**recipe.model_args), device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=uses_fused_adam(device))
     scheduler = None
@@ -125,11 +122,7 @@ def build_training(
             return lr_factor(step, total_steps)
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-    augment_fn = None
-    if recipe.augment or augment:
-        # Black in normalised units, so shifted-in borders stay background.
-        augment_fn = partial(random_affine, background=(0.0 - MNIST_MEAN) / MNIST_STD)
-    return TrainingSetup(model, optimizer, scheduler, augment_fn)
+    return TrainingSetup(model, optimizer, scheduler)
 
 
 def restore_training_state(checkpoint: dict[str, Any], setup: TrainingSetup) -> dict[str, Any]:

@@ -20,10 +20,10 @@ import mnist_helpers.canvas as canvas_module
 from mnist_helpers.canvas import (
     BLANK_RESULT,
     CANVAS_SIZE,
+    CANVAS_STATUSES,
     CLEAR,
     ERROR,
     MESSAGE_TYPES,
-    CANVAS_STATUSES,
     DigitCanvas,
     decode_png_data_url,
     encode_png_data_url,
@@ -207,7 +207,10 @@ def test_a_drawing_from_the_page_gets_the_predictors_answer(monkeypatch) -> None
     sent = to_page(canvas, monkeypatch)
     send_drawing(canvas, drawn_seven())
     expected = prediction_to_result(untrained_predictor().predict(drawn_seven()))
-    assert {k: v for k, v in canvas.result.items() if k != "answer"} == expected
+    assert {k: v for k, v in canvas.result.items() if k != "answer"} == {
+        **expected,
+        "unsure_below": canvas.unsure_below,  # the threshold the answer was read with
+    }
     assert results_sent(sent) == [canvas.result]  # and the page was sent that answer, once
     assert decode_png_data_url(canvas.result["model_input"]).shape == (28, 28, 4)
 
@@ -309,5 +312,6 @@ def test_moving_the_threshold_relabels_the_last_drawing(trained_checkpoint, draw
         assert canvas.result["answer"] == before + 1
         expected = Predictor.from_checkpoint(trained_checkpoint, unsure_below=value).predict(rgba)
         statuses[value] = canvas.result["status"]
+        assert canvas.result["unsure_below"] == value
         assert statuses[value] == expected.status
     assert statuses == {1.0: "unsure", 0.0: "digit"}

@@ -137,13 +137,13 @@ def test_a_valid_checkpoint_still_loads(small_checkpoint: dict, tmp_path: Path) 
 def test_fifo_as_checkpoint_is_not_a_regular_file(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.pt"
     os.mkfifo(fifo)
-    with pytest.raises(CheckpointError, match=r"is not a regular file \(it is a FIFO"):
+    with pytest.raises(CheckpointError, match="is not a regular file: it is a FIFO"):
         load_checkpoint(fifo)
 
 
 @pytest.mark.timeout(20)  # /dev/zero never ends: reading it would not return
 def test_dev_zero_as_checkpoint_is_not_a_regular_file() -> None:
-    with pytest.raises(CheckpointError, match=r"is not a regular file \(it is a device"):
+    with pytest.raises(CheckpointError, match="is not a regular file: it is a device"):
         load_checkpoint("/dev/zero")
 
 

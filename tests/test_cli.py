@@ -142,8 +142,8 @@ def test_predict_names_what_is_wrong_with_an_image_path(
         path = Path(kind)
     assert main(["predict", str(path), "--checkpoint", str(checkpoint)]) == 1
     expected = {
-        "fifo": "is not a regular file (it is a FIFO",
-        "/dev/zero": "is not a regular file (it is a device",
+        "fifo": "is not a regular file: it is a FIFO",
+        "/dev/zero": "is not a regular file: it is a device",
         "symlink loop": "is a symlink loop",
         "directory": "is a directory",
     }[kind]
@@ -179,8 +179,8 @@ def test_bad_checkpoint_paths_get_their_own_message(
     assert main([command, *args, "--checkpoint", str(path)]) == 2
     err = _one_line_error(capsys)
     expected = {
-        "fifo": "is not a regular file (it is a FIFO",
-        "/dev/zero": "is not a regular file (it is a device",
+        "fifo": "is not a regular file: it is a FIFO",
+        "/dev/zero": "is not a regular file: it is a device",
         "symlink loop": "is a symlink loop",
         "directory": "is a directory",
         "onnx": "looks like an ONNX model",

@@ -298,3 +298,57 @@ def test_live_curves_redraw_in_a_frontend_and_stay_quiet_headless():
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+def test_class_balance_legend_sits_above_the_tallest_bar():
+    from mnist_helpers.plots import plot_class_balance
+
+    labels = torch.arange(10).repeat_interleave(torch.arange(1, 11) * 10)  # 10 to 100 per digit
+    ax = plot_class_balance(labels, labels[:55]).axes[0]
+    assert ax.get_ylim()[1] >= 1.2 * 100  # headroom for the legend, so it covers no bar
+
+
+def test_per_class_chart_says_where_its_zoomed_axis_starts():
+    from mnist_helpers.plots import plot_per_class_scores
+
+    report = [{"precision": 0.99, "recall": 0.975, "f1": 0.98} for _ in range(10)]
+    ax = plot_per_class_scores(report).axes[0]
+    bottom = ax.get_ylim()[0]
+    assert bottom == 96.0  # floor(97.5 - 1)
+    assert "starts at 96 %" in ax.get_title()
+    assert max(ax.get_yticks()) <= 100
+
+
+def test_pixel_histogram_counts_every_pixel_on_both_scales():
+    from mnist_helpers.plots import plot_pixel_histogram
+
+    images = torch.tensor([[0, 0, 255], [128, 0, 255]], dtype=torch.uint8)[None]
+    raw_ax, norm_ax = plot_pixel_histogram(images, mean=0.5, std=0.25).axes
+    for ax in (raw_ax, norm_ax):
+        assert sum(bar.get_height() for bar in ax.containers[0]) == 6
+    # Normalised: black at (0 - 0.5) / 0.25 = -2, white at (1 - 0.5) / 0.25 = 2.
+    bars = norm_ax.containers[0]
+    centres = [b.get_x() + b.get_width() / 2 for b in bars if b.get_height() == 3]
+    assert centres == [pytest.approx(-2.0)]
+
+
+def test_probability_chart_shows_all_ten_on_a_log_scale():
+    from mnist_helpers.plots import plot_probabilities
+
+    logits = torch.tensor([0.0] * 9 + [20.0])
+    logit_ax, prob_ax = plot_probabilities(logits).axes
+    heights = [bar.get_height() for bar in prob_ax.patches]
+    assert len(heights) == 10 and all(h > 0 for h in heights)  # no invisible sliver
+
+
+def test_feature_maps_show_the_input_and_one_scale_per_row():
+    from mnist_helpers.model import MnistCNN, feature_maps
+    from mnist_helpers.plots import plot_feature_maps
+
+    image = torch.randn(1, 1, 28, 28)
+    fig = plot_feature_maps(image[0], feature_maps(MnistCNN(), image), per_layer=4)
+    assert fig.axes[0].get_title() == "input"
+    panels = [ax for ax in fig.axes[1:] if ax.images]  # colour bars hold no image
+    assert len(panels) == 3 * 4
+    for row in range(3):
+        assert len({panel.images[0].get_clim() for panel in panels[row * 4 : row * 4 + 4]}) == 1

@@ -1,0 +1,364 @@
+"""Draw digits with a real mouse on DigitCanvas in JupyterLab (headless Chromium), read answers."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SERVER_START_S = 60
+KERNEL_READY_MS = 90_000  # kernel start, torch import and checkpoint load, on a busy CI machine
+ANSWER_MS = 15_000  # from the end of a stroke to the prediction on the page
+
+ROOT = '[data-testid="digit-canvas"]'
+Point = tuple[float, float]  # (x, y) as fractions of the canvas side
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture
+def trained_checkpoint():
+    return Path("/tmp/canvas_dev/checkpoints/checkpoints/best.pt")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_settings(settings_dir: Path) -> None:
+    """JupyterLab settings that keep the test deterministic and offline."""
+    settings = {
+        # JupyterLab 4's windowing detaches outputs scrolled off screen; render everything.
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+        # No news or update checks (no network here) and no toast over the page.
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+            "fetchNews": "false",
+            "checkForUpdates": False,
+        },
+    }
+    for name, values in settings.items():
+        path = settings_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+
+
+HEADING = "# Draw a digit"  # a section JupyterLab's arrow keys could collapse
+CANVAS_CELL = """
+from mnist_helpers.canvas import DigitCanvas
+
+canvas = DigitCanvas.from_checkpoint({checkpoint!r})
+canvas
+"""
+# Another cell asks the canvas about an image: the answer must not appear in the widget.
+OTHER_CELL = """
+from PIL import Image, ImageDraw
+
+seven = Image.new("RGBA", (280, 280))  # a "7" on a transparent canvas
+ImageDraw.Draw(seven).line([(70, 50), (210, 50), (120, 230)], fill="black", width=20)
+print("from another cell:", canvas.predict_image(seven).status)
+"""
+
+
+def write_notebook(path: Path, checkpoint: Path) -> None:
+    cells = [
+        nbformat.v4.new_markdown_cell(HEADING),
+        nbformat.v4.new_code_cell(CANVAS_CELL.format(checkpoint=str(checkpoint)).strip()),
+        nbformat.v4.new_code_cell(OTHER_CELL.strip()),
+    ]
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
+    nbformat.write(notebook, path)
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    if not Path(CHROMIUM).exists():
+        reason = f"{CHROMIUM} is missing (install Debian's chromium, see tools/ensure_chromium.py)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+@pytest.fixture
+def lab_url(tmp_path: Path, trained_checkpoint: Path) -> Iterator[str]:
+    """A JupyterLab server on a free port, rooted in a temporary folder holding canvas.ipynb."""
+    root = tmp_path / "root"
+    root.mkdir()
+    write_notebook(root / "canvas.ipynb", trained_checkpoint)
+    write_settings(tmp_path / "settings")
+    port = free_port()
+    env = dict(
+        os.environ,
+        JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"),
+        JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+    )
+    env.setdefault("OMP_NUM_THREADS", "1")  # one digit at a time needs no thread pool
+    log_path = tmp_path / "jupyter.log"
+    command = [
+        sys.executable, "-m", "jupyterlab", "--no-browser",
+        "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}",
+    ]  # fmt: skip
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # containers and CI runners often run as root
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_S
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status", timeout=2):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"JupyterLab did not start:\n{log_path.read_text()[-3000:]}")
+                time.sleep(0.3)
+        yield url
+    finally:
+        server.terminate()  # the server shuts its kernels down on SIGTERM
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+
+
+def wait_for_kernel(url: str, timeout_s: float) -> None:
+    """Wait until the page's kernel is idle and connected: Run All before that asks for a kernel."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{url}/api/kernels", timeout=5) as response:
+            kernels = json.load(response)
+        if any(k["execution_state"] == "idle" and k["connections"] > 0 for k in kernels):
+            return
+        time.sleep(0.3)
+    pytest.fail(f"no kernel connected and idle within {timeout_s:.0f} s")
+
+
+def open_canvas(page, url: str) -> dict[str, float]:
+    """Open canvas.ipynb, run all cells from the menu, and return the canvas's bounding box."""
+    page.goto(f"{url}/lab/tree/canvas.ipynb", timeout=60_000)
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+    wait_for_kernel(url, KERNEL_READY_MS / 1000)
+    # Run > Run All Cells, as a person would.
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    canvas = page.locator('[data-testid="canvas"]')
+    canvas.wait_for(state="visible", timeout=KERNEL_READY_MS)
+    # The last cell has run once its print shows.
+    page.locator(".jp-OutputArea-output", has_text="from another cell:").wait_for(
+        timeout=KERNEL_READY_MS
+    )
+    canvas.scroll_into_view_if_needed()
+    return canvas.bounding_box()
+
+
+def notebook_state(page) -> dict[str, int]:
+    """What JupyterLab's command-mode keys would change: cells, the active one, collapsed ones."""
+    return page.evaluate(
+        """() => {
+            const cells = [...document.querySelectorAll(".jp-Notebook .jp-Cell")];
+            return {
+                cells: cells.length,
+                active: cells.findIndex((cell) => cell.classList.contains("jp-mod-active")),
+                shown: cells.filter((cell) => cell.offsetParent !== null).length,
+                collapsed: document.querySelectorAll(
+                    ".jp-Notebook .jp-collapseHeadingButton.jp-mod-collapsed"
+                ).length,
+            };
+        }"""
+    )
+
+
+def status_of(page) -> str:
+    return page.get_attribute(ROOT, "data-status")
+
+
+def updates(page) -> int:
+    """How many answers the widget has rendered so far."""
+    return int(page.get_attribute(ROOT, "data-updates"))
+
+
+def stroke(page, box: dict[str, float], points: list[Point]) -> float:
+    """Drag the mouse through ``points`` in small steps; return seconds from mouse-up to answer."""
+    side = box["width"]
+
+    def at(point: Point) -> tuple[float, float]:
+        return box["x"] + point[0] * side, box["y"] + point[1] * side
+
+    page.mouse.move(*at(points[0]))
+    page.mouse.down()
+    for previous, point in itertools.pairwise(points):
+        distance = math.dist(previous, point) * side
+        page.mouse.move(*at(point), steps=max(1, round(distance / 4)))  # one move per ~4 px
+    before = updates(page)
+    start = time.perf_counter()
+    page.mouse.up()
+    page.wait_for_function(
+        f"document.querySelector('{ROOT}').dataset.updates > {before}",
+        polling="raf",
+        timeout=ANSWER_MS,
+    )
+    return time.perf_counter() - start
+
+
+def ellipse(center: Point, radii: Point, count: int = 40) -> list[Point]:
+    """``count`` points round an ellipse, starting at the top and closing the loop."""
+    angles = [2 * math.pi * i / count for i in range(count + 1)]
+    return [
+        (center[0] + radii[0] * math.sin(a), center[1] - radii[1] * math.cos(a)) for a in angles
+    ]
+
+
+DIGITS: dict[int, list[list[Point]]] = {
+    1: [[(0.52, 0.15), (0.48, 0.85)]],
+    7: [[(0.25, 0.18), (0.75, 0.18)], [(0.75, 0.18), (0.45, 0.85)]],
+    0: [ellipse((0.5, 0.5), (0.22, 0.34))],
+}
+
+
+# Not digits: one click, and a zig-zag over the whole canvas.
+DOT: list[Point] = [(0.5, 0.5)]
+ZIGZAG: list[Point] = [(0.05 + 0.9 * (i % 2), 0.05 + 0.9 * i / 9) for i in range(10)]
+
+
+def clear(page) -> None:
+    page.click('[data-testid="clear"]')
+    page.wait_for_selector(f'{ROOT}[data-status="blank"]', timeout=ANSWER_MS)
+    assert page.text_content('[data-testid="digit"]') == "–"
+
+
+def draw_and_read(page, box: dict[str, float], digit: int, screenshot: Path) -> float:
+    """Draw ``digit``, check the page reads it, screenshot the widget; return the latency."""
+    latencies = [stroke(page, box, points) for points in DIGITS[digit]]
+    shown = page.text_content('[data-testid="digit"]')
+    status = page.text_content('[data-testid="status"]')
+    page.locator(ROOT).screenshot(path=str(screenshot))
+    print(f"drew {digit}: page shows {shown!r} ({status}); answer {latencies[-1] * 1000:.0f} ms")
+    assert shown == str(digit), f"drew {digit}, the page says {shown!r} ({status})"
+    assert status_of(page) == "digit", f"drew {digit}, the page says {status!r}"
+    assert page.text_content('[data-testid="badge"]') == ""
+    assert page.locator('[data-testid="bar"]').count() == 3
+    src = page.get_attribute('[data-testid="model-input"]', "src")
+    assert src.startswith("data:image/png;base64,")
+    return latencies[-1]
+
+
+def draw_non_digit(page, box: dict[str, float], name: str, points: list[Point], shot: Path) -> None:
+    """Draw something that is not a digit; the page must not show it as a confident digit."""
+    stroke(page, box, points)
+    shown = page.text_content('[data-testid="digit"]')
+    status = page.text_content('[data-testid="status"]')
+    page.locator(ROOT).screenshot(path=str(shot))
+    print(f"drew {name}: page shows {shown!r} ({status}), status {status_of(page)!r}")
+    assert status_of(page) in ("unsure", "not_a_digit"), f"{name} reads as a digit: {status!r}"
+    assert page.text_content('[data-testid="badge"]') != ""
+
+
+def press_on_threshold(page, keys: list[str]) -> str:
+    """Press ``keys`` on the focused threshold control; return the value it then shows."""
+    threshold = page.locator('[data-testid="unsure-below"]')
+    threshold.focus()
+    assert page.evaluate("document.activeElement.dataset.testid") == "unsure-below"
+    for key in keys:
+        page.keyboard.press(key)
+    return threshold.input_value()
+
+
+def wait_for_answer_read_with(page, value: str) -> None:
+    """Wait until the page shows the answer Python read with threshold ``value``."""
+    page.wait_for_selector(f'{ROOT}[data-unsure-below="{float(value):g}"]', timeout=ANSWER_MS)
+
+
+def check_threshold_keys(page) -> None:
+    """Keys move the threshold and reach Python, which relabels; JupyterLab does not see them."""
+    notebook_before = notebook_state(page)
+    start = float(page.locator('[data-testid="unsure-below"]').input_value())
+    step = float(page.get_attribute('[data-testid="unsure-below"]', "step"))
+    value = press_on_threshold(page, ["ArrowLeft", "ArrowLeft", "ArrowDown", "ArrowUp"])
+    assert float(value) == pytest.approx(start - 2 * step)
+    assert page.text_content(".dc-threshold-value") == f"{start - 2 * step:.2f}"
+    wait_for_answer_read_with(page, value)  # Python got the value and relabelled the drawing
+    value = press_on_threshold(page, ["End", "ArrowRight"])
+    assert float(value) == 1.0
+    wait_for_answer_read_with(page, value)
+    assert notebook_state(page) == notebook_before, "the keys reached the notebook"
+    # Nothing is that sure, so the drawing reads "unsure" (unless float32 rounded it to 1.0).
+    if page.text_content('[data-testid="bar"] .dc-bar-value') != "100%":
+        assert status_of(page) == "unsure"
+    if status_of(page) == "unsure":
+        assert " or " in page.text_content('[data-testid="digit"]')  # the top candidates
+    value = press_on_threshold(page, ["ArrowLeft"] * round((1.0 - start) / step))
+    assert float(value) == pytest.approx(start)
+    wait_for_answer_read_with(page, value)
+    assert notebook_state(page) == notebook_before, "the keys reached the notebook"
+
+
+@pytest.mark.timeout(240)
+def test_drawn_digits_are_read_in_jupyterlab(
+    chromium_path: str, lab_url: str, test_output_dir: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(30_000)
+        try:
+            box = open_canvas(page, lab_url)
+            # The other cell's predict_image did not answer in the widget.
+            assert page.text_content('[data-testid="status"]') == "draw a digit first"
+            assert status_of(page) == "blank"
+            latencies = {}
+            for digit in DIGITS:
+                shot = test_output_dir / f"canvas_{digit}.png"
+                latencies[digit] = draw_and_read(page, box, digit, shot)
+                if digit == 7:
+                    check_threshold_keys(page)
+                    page.locator(ROOT).screenshot(path=str(test_output_dir / "canvas_unsure.png"))
+                clear(page)
+            for name, points in (("a dot", DOT), ("a zig-zag", ZIGZAG)):
+                shot = test_output_dir / f"canvas_{name.split()[-1]}.png"
+                draw_non_digit(page, box, name, points, shot)
+                clear(page)
+        except Exception:
+            page.screenshot(path=str(test_output_dir / "canvas_failure.png"))
+            raise
+        finally:
+            browser.close()
+    shown = ", ".join(f"{digit}: {seconds * 1000:.0f} ms" for digit, seconds in latencies.items())
+    print(f"stroke end to prediction shown: {shown}")
