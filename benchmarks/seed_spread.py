@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
+from mnist_helpers.atomic import write_json
 from mnist_helpers.notebook_runner import run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
+SPREAD_RESULTS = ROOT / "benchmarks" / "results" / "seed_spread.json"
 
 
 def _found(folder: Path, name: str) -> Path:
@@ -82,6 +86,11 @@ def main() -> None:
         f"\ntest accuracy: mean {statistics.mean(tests):.2%}, min {min(tests):.2%}, "
         f"max {max(tests):.2%} over {len(tests)} seeds"
     )
+    if not args.param:
+        # The default run's spread, which notebooks 02 and 03 print (reading.seed_spread_summary).
+        machine = f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPU cores"
+        write_json({"rows": rows, "machine": machine, "recipe": "default"}, SPREAD_RESULTS)
+        print(f"written to {SPREAD_RESULTS.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

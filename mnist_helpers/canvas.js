@@ -22,7 +22,10 @@
 
 const PEN_WIDTH_OF_SIDE = 1 / 14; // about one MNIST stroke (2 of 28 pixels)
 const INK = "#111";
-const UNSURE_CANDIDATES = 2; // "unsure between 4 and 9": the top two digits
+// "4 or 9" when unsure: the top digits (up to three) that hold at least a tenth of the belief, so
+// a digit the model all but rules out is not offered as a candidate.
+const MAX_CANDIDATES = 3;
+const CANDIDATE_AT_LEAST = 0.1;
 // Keys that must reach the threshold control and not JupyterLab, whose command mode would move
 // between cells or collapse the notebook's section on arrow keys.
 const KEY_EVENTS = ["keydown", "keyup", "keypress"];
@@ -222,11 +225,10 @@ function attachThreshold(model, threshold, thresholdValue, onSent) {
 // The big text: the digit, the candidates when unsure, "?" when it is probably not a digit.
 function headlineText(result) {
   if (result.status === "not_a_digit") return "?";
-  if (result.status === "unsure" && (result.top || []).length > 1) {
-    return result.top
-      .slice(0, UNSURE_CANDIDATES)
-      .map((row) => String(row.digit))
-      .join(" or ");
+  if (result.status === "unsure" && (result.top || []).length > 0) {
+    const [first, ...others] = result.top.slice(0, MAX_CANDIDATES);
+    const candidates = [first, ...others.filter((row) => row.probability >= CANDIDATE_AT_LEAST)];
+    return candidates.map((row) => String(row.digit)).join(" or ");
   }
   const known = result.digit !== null && result.digit !== undefined;
   return known && result.status !== "blank" ? String(result.digit) : "–";
@@ -239,7 +241,11 @@ function badgeText(status) {
 }
 
 function barRow({ digit, probability }) {
-  const row = element("div", "dc-bar-row", { "data-testid": "bar", "data-digit": String(digit) });
+  const row = element("div", "dc-bar-row", {
+    "data-testid": "bar",
+    "data-digit": String(digit),
+    "data-probability": String(probability),
+  });
   const label = element("span", "dc-bar-label");
   label.textContent = String(digit);
   const track = element("div", "dc-bar-track");

@@ -92,7 +92,8 @@ def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
 def stroke_width(ink: np.ndarray) -> float:
     """Typical stroke width in pixels: twice the inked area over the count of edge pixels
     (a stroke of width w and length L has area w * L and about 2 * L edge pixels)."""
-    mask = torch.from_numpy(ink > 0.5)[None, None].float()
+    # Zero padding: ink touching the array's edge (a crop) has an edge there too.
+    mask = torch.from_numpy(np.pad(ink > 0.5, 1))[None, None].float()
     if mask.sum() == 0:
         return 0.0
     interior = -F.max_pool2d(-mask, 3, stride=1, padding=1)  # erosion by one pixel
@@ -133,7 +134,9 @@ def _fit_stroke_width(crop: np.ndarray) -> np.ndarray:
         radius = int(np.ceil(missing / 2))
         return _thicken(crop, radius) if radius >= 1 else crop
     if width > MAX_STROKE_IN_BOX * pixels_per_box_pixel:
+        # Never more than half the shorter side: beyond that erosion leaves nothing anyway.
         radius = int((width - TARGET_STROKE_IN_BOX * pixels_per_box_pixel) / 2)
+        radius = min(radius, min(crop.shape) // 2)
         return _thin(crop, radius) if radius >= 1 else crop
     return crop
 

@@ -48,17 +48,17 @@ def train_one_epoch(
     """
     model.train()
     device = next(model.parameters()).device
-    batches: Batches = progress_bar(train_loader, description, enabled=show_progress)
-    # Sums stay on the device: calling .item() each step would stall a GPU.
+    batches = progress_bar(train_loader, description, enabled=show_progress)
     if resolve_step_mode(step_mode, device) == "cuda_graph":
-        loss_sum, correct, seen = graphed_training_pass(
+        # On a GPU the same step is recorded once and replayed (mnist_helpers.cuda_graphs).
+        totals = graphed_training_pass(
             model, batches, optimizer, scheduler=scheduler, autocast_dtype=autocast_dtype
         )
-        batches = []  # every batch was trained above
-    else:
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), dtype=torch.long, device=device)
-        seen = 0
+        return _epoch_means(*totals)
+    # Sums stay on the device: calling .item() each step would stall a GPU.
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), dtype=torch.long, device=device)
+    seen = 0
     for images, labels in batches:
         with _autocast(device, autocast_dtype):
             logits = model(_channels_last(images))  # (N, 10)
@@ -71,6 +71,11 @@ def train_one_epoch(
         loss_sum += loss.detach() * len(labels)
         correct += (logits.detach().argmax(1) == labels).sum()
         seen += len(labels)
+    return _epoch_means(loss_sum, correct, seen)
+
+
+def _epoch_means(loss_sum: torch.Tensor, correct: torch.Tensor, seen: int) -> dict[str, float]:
+    """Mean ``loss`` and ``acc`` from an epoch's device sums (the epoch's only host sync)."""
     if seen == 0:
         raise ParameterError(
             "train_loader gave no batches; pass a loader holding at least one image"

@@ -16,6 +16,22 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+# Fixtures that train on the real MNIST files or run notebooks: only slow tests may use them.
+SLOW_FIXTURES = ("trained_checkpoint", "small_pipeline")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m "not slow"` deselects: every test is seen
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Keep the tiers true: a fast test that pulls in a training run would make the fast tier slow.
+    for item in items:
+        used = [name for name in SLOW_FIXTURES if name in getattr(item, "fixturenames", ())]
+        if used and item.get_closest_marker("slow") is None:
+            raise pytest.UsageError(
+                f"{item.nodeid} uses {', '.join(used)} (a real training or notebook run) but "
+                "is not marked slow; add @pytest.mark.slow"
+            )
+
+
 @pytest.fixture(scope="session")
 def test_output_dir() -> Path:
     """A folder kept after the run, for screenshots and logs worth looking at."""

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import errno
 import gzip
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,8 +102,7 @@ def test_a_read_only_data_folder_still_loads_with_a_warning(root: Path, monkeypa
 
 
 @pytest.mark.skipif(
-    not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() == 0,
-    reason="root ignores file permissions",
+    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root ignores file permissions"
 )
 def test_a_really_read_only_folder_still_loads(root: Path) -> None:
     root.chmod(0o555)
@@ -187,3 +189,22 @@ def test_an_unwritable_cache_location_still_loads_with_a_warning(root: Path) -> 
     (root / "MNIST").write_text("not a folder")
     with pytest.warns(UserWarning, match="cache was not written"):
         assert _is_real_test_part(load_mnist(train=False, root=root))
+
+
+def test_loading_data_and_writing_a_checkpoint_import_no_heavy_extras() -> None:
+    # torchvision alone costs one to several seconds to import; the training path needs none of it.
+    code = (
+        "import sys\n"
+        "from mnist_helpers.data import load_mnist\n"
+        "from mnist_helpers.checkpoint import library_versions\n"
+        "load_mnist(train=False)\n"
+        "versions = library_versions()\n"
+        "heavy = ('torchvision', 'onnx', 'onnxruntime', 'ipywidgets', 'anywidget', 'papermill')\n"
+        "print(sorted(name for name in heavy if name in sys.modules), versions['torchvision'])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded, torchvision_version = done.stdout.split(maxsplit=1)[0], done.stdout.split()[-1]
+    assert loaded == "[]", done.stdout
+    assert torchvision_version[0].isdigit()  # still recorded, from the package's metadata
