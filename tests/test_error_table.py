@@ -243,13 +243,13 @@ TRIGGERS: dict[str, Trigger] = {
     "The checkpoint's weights do not fit the model it describes": _other_architecture,
     "the image is blank: draw a digit first": _blank_image,
     "...: not an image file PIL can read": _text_file_as_image,
-    "the file is empty": _empty_image_file,
-    "damaged or truncated": _truncated_image_file,
+    "...: the file is empty": _empty_image_file,
+    "...: the image file is damaged or truncated": _truncated_image_file,
     "... is too large; resize it below 10,000 x 10,000 first": _huge_image_file,
     "the image array holds NaN or infinite values": _array_with_nan,
-    "must be (H, W) or (H, W, C)": _array_of_wrong_shape,
+    "an image array must be (H, W) or (H, W, C)": _array_of_wrong_shape,
     "precision='bf16' needs a GPU with bfloat16 support": _bf16_on_old_gpu,
-    "is offered on CPU and CUDA": _bf16_elsewhere,
+    "precision='bf16' is offered on CPU and CUDA": _bf16_elsewhere,
     "ONNX export needs the optional packages ...": _export_extra_missing,
 }
 
