@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Literal, TypedDict
 
 # What a prediction says about an image: a confident digit, a digit below the "unsure"
-# threshold, or an image that does not look like a digit at all.
-PredictionStatus = Literal["digit", "unsure", "not_a_digit"]
+# threshold, an image that does not look like a digit at all, or no ink. The constants that
+# name them (DIGIT, UNSURE, ...) and the thresholds live in predict.py.
+PredictionStatus = Literal["digit", "unsure", "not_a_digit", "blank"]
 
 
 class EpochRecord(TypedDict):

@@ -108,6 +108,13 @@ def _truncated_data_file(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
     return verified_mnist_bytes(LABEL_FILE, tmp / "data")
 
 
+def _missing_data_file(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.data import verified_mnist_bytes
+
+    (tmp / "data" / "mnist").mkdir(parents=True)
+    return verified_mnist_bytes(LABEL_FILE, tmp / "data")
+
+
 def _missing_checkpoint(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
     from mnist_helpers.checkpoint import load_checkpoint
 
@@ -198,6 +205,13 @@ def _huge_image_file(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
     return preprocess_image(png_claiming_size(tmp / "huge.png", 9_000, 9_000))
 
 
+def _decompression_bomb(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.preprocess import preprocess_image
+
+    # Past twice PIL's own limit: PIL refuses while reading the header.
+    return preprocess_image(png_claiming_size(tmp / "bomb.png", 40_000, 40_000))
+
+
 def _array_with_nan(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
     from mnist_helpers.preprocess import preprocess_image
 
@@ -235,6 +249,7 @@ TRIGGERS: dict[str, Trigger] = {
     "device='cuda' is not available on this machine": _absent_cuda,
     "data/mnist/<file>.gz is corrupt or is not the file it is named after": _corrupt_data_file,
     "data/mnist/<file>.gz is truncated or not a gzip file": _truncated_data_file,
+    "No MNIST file at data/mnist/<file>.gz": _missing_data_file,
     "No checkpoint at artifacts/checkpoints/best.pt": _missing_checkpoint,
     "... was refused: it holds Python objects that would run code when loaded": _pickle_with_code,
     "... is not a readable PyTorch checkpoint; it may be truncated": _not_a_checkpoint,
@@ -245,7 +260,8 @@ TRIGGERS: dict[str, Trigger] = {
     "...: not an image file PIL can read": _text_file_as_image,
     "...: the file is empty": _empty_image_file,
     "...: the image file is damaged or truncated": _truncated_image_file,
-    "... is too large; resize it below 10,000 x 10,000 first": _huge_image_file,
+    "... is too large; resize it below 64,000,000 pixels (8,000 x 8,000) first": _huge_image_file,
+    "...: too large to open; PIL refuses it ...": _decompression_bomb,
     "the image array holds NaN or infinite values": _array_with_nan,
     "an image array must be (H, W) or (H, W, C)": _array_of_wrong_shape,
     "precision='bf16' needs a GPU with bfloat16 support": _bf16_on_old_gpu,

@@ -1,14 +1,16 @@
-"""The typed records match what the code really produces: a fit's history and a resume state."""
+"""The typed records match what the code really produces: history, resume state, statuses."""
 
 from __future__ import annotations
 
 import json
+from typing import get_args
 
 import torch
 
+from mnist_helpers import predict
 from mnist_helpers.batches import TensorBatches
 from mnist_helpers.recipes import build_training, get_recipe, restore_training_state
-from mnist_helpers.records import EpochRecord, ResumeState
+from mnist_helpers.records import EpochRecord, PredictionStatus, ResumeState
 from mnist_helpers.train import fit
 
 
@@ -52,3 +54,8 @@ def test_resume_state_holds_exactly_the_resume_state_fields():
     assert state["start_epoch"] == 3
     assert state["history"] == history
     assert state["best_val_acc"] == max(record["val_acc"] for record in history)
+
+
+def test_prediction_status_type_names_exactly_the_statuses_predict_gives():
+    assert set(get_args(PredictionStatus)) == set(predict.STATUSES)
+    assert len(predict.STATUSES) == len(set(predict.STATUSES))
