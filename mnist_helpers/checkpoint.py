@@ -8,7 +8,7 @@ import os
 import pickle
 import platform
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from mnist_helpers.data import CLASS_NAMES, MNIST_MEAN, MNIST_STD
 from mnist_helpers.errors import CheckpointError, ParameterError
 from mnist_helpers.file_checks import regular_file_problem
 from mnist_helpers.model import MnistCNN, check_model_args, prepare_for_device
+from mnist_helpers.records import EpochRecord
 from mnist_helpers.run_folder import BEST_CHECKPOINT, HISTORY_FILE, LAST_CHECKPOINT
 
 FORMAT_VERSION = 1
@@ -50,8 +51,8 @@ def make_checkpoint(
     optimizer: torch.optim.Optimizer | None = None,
     scheduler: Any | None = None,
     epoch: int = 0,
-    metrics: Mapping[str, float] | None = None,
-    history: list[dict[str, Any]] | None = None,
+    metrics: Mapping[str, Any] | None = None,
+    history: Sequence[EpochRecord] | None = None,
     params: Mapping[str, Any] | None = None,
     seed: int | None = None,
     run_id: str | None = None,
@@ -273,7 +274,7 @@ def checkpoint_summary(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def best_epoch_of(history: list[dict[str, Any]]) -> int | None:
+def best_epoch_of(history: Sequence[EpochRecord]) -> int | None:
     """The first epoch with the highest validation accuracy (the one ``best.pt`` holds)."""
     best = None
     for record in history:
@@ -306,7 +307,7 @@ class CheckpointKeeper:
         scheduler: Any | None = None,
         params: Mapping[str, Any] | None = None,
         seed: int | None = None,
-        history: list[dict[str, Any]] | None = None,
+        history: Sequence[EpochRecord] | None = None,
         best_val_acc: float = -1.0,
         resumed_from: Mapping[str, Any] | None = None,
     ) -> None:
@@ -317,7 +318,7 @@ class CheckpointKeeper:
         if resumed_from is not None:
             history = list(resumed_from.get("history") or [])
             self.run_id = resumed_from.get("run_id") or self.run_id
-        self.history = list(history or [])
+        self.history: list[EpochRecord] = list(history or [])
         self.best_epoch = best_epoch_of(self.history)
         best_in_history = max((r["val_acc"] for r in self.history), default=-1.0)
         self.best_val_acc = max(best_val_acc, best_in_history)
@@ -337,7 +338,7 @@ class CheckpointKeeper:
         """History of all finished epochs, as JSON."""
         return self.folder / HISTORY_FILE
 
-    def __call__(self, record: dict[str, Any]) -> None:
+    def __call__(self, record: EpochRecord) -> None:
         self.history.append(record)
         improved = record["val_acc"] > self.best_val_acc
         if improved:
@@ -366,4 +367,3 @@ class CheckpointKeeper:
         if improved:
             save_checkpoint(checkpoint, self.best_path)
         write_json(self.history, self.history_path)
-

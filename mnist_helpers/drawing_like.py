@@ -39,7 +39,7 @@ def digit_to_drawing(
         big = F.max_pool2d(big, 2 * thickness + 1, stride=1, padding=thickness)
     elif thickness < 0:
         big = -F.max_pool2d(-big, 2 * -thickness + 1, stride=1, padding=-thickness)
-    big = big[0, 0].clamp(0, 1).numpy()
+    picture = big[0, 0].clamp(0, 1).numpy()
     canvas = np.zeros((canvas_side, canvas_side), dtype=np.float32)
     top = (canvas_side - side) // 2 + offset[0]
     left = (canvas_side - side) // 2 + offset[1]
@@ -49,7 +49,7 @@ def digit_to_drawing(
     height = min(side - src_top, canvas_side - dst_top)
     width = min(side - src_left, canvas_side - dst_left)
     if height > 0 and width > 0:
-        canvas[dst_top : dst_top + height, dst_left : dst_left + width] = big[
+        canvas[dst_top : dst_top + height, dst_left : dst_left + width] = picture[
             src_top : src_top + height, src_left : src_left + width
         ]
     pixels = (canvas * 255).round().astype(np.uint8)

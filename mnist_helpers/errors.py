@@ -47,3 +47,7 @@ class ResumeError(ParameterError):
 
 class ArtifactReadError(MnistHelpersError, ValueError):
     """A file a run wrote (metrics, history) is missing fields or damaged; a new run rewrites it."""
+
+
+class FontError(MnistHelpersError, RuntimeError):
+    """No installed font can draw the symbols used for generated non-digit images."""

@@ -7,13 +7,12 @@ as they come and the figure is shown once at the end, so the saved notebook is t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from mnist_helpers.plots import plot_history
-from mnist_helpers.train import format_record
-
-EpochCallback = Callable[[dict[str, Any]], None]
+from mnist_helpers.records import EpochRecord
+from mnist_helpers.train import EpochCallback, format_record
 
 
 def is_interactive_frontend() -> bool:
@@ -51,16 +50,16 @@ class LiveHistory:
         self,
         then: EpochCallback | None = None,
         *,
-        previous: Sequence[dict[str, Any]] = (),
+        previous: Sequence[EpochRecord] = (),
         interactive: bool | None = None,
     ) -> None:
         self.then = then
-        self.records: list[dict[str, Any]] = list(previous)
+        self.records: list[EpochRecord] = list(previous)
         self.interactive = is_interactive_frontend() if interactive is None else interactive
         self._handle: Any = None
         self.figure: Any = None  # the latest learning-curve figure
 
-    def __call__(self, record: dict[str, Any]) -> None:
+    def __call__(self, record: EpochRecord) -> None:
         """Hand ``record`` on, print its line, and (interactively) redraw the figure."""
         if self.then is not None:
             self.then(record)

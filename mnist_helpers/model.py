@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import numbers
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -190,9 +190,12 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def prepare_for_device(model: nn.Module, device: torch.device) -> nn.Module:
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
+
+
+def prepare_for_device(model: ModuleT, device: torch.device) -> ModuleT:
     """Move the model to ``device`` in channels_last layout, which makes conv and pool faster."""
-    return model.to(device=device, memory_format=torch.channels_last)
+    return model.to(device).to(memory_format=torch.channels_last)
 
 
 def layer_table(model: MnistCNN) -> list[dict[str, Any]]:
@@ -241,7 +244,7 @@ def feature_maps(model: MnistCNN, image: torch.Tensor) -> list[tuple[str, torch.
     """Activations ``(C, H, W)`` of one normalised ``(1, 1, 28, 28)`` image at each block's end."""
     was_training = model.training
     model.eval()
-    maps = []
+    maps: list[tuple[str, torch.Tensor]] = []
     x = image.to(next(model.parameters()).device)
     layers = list(model.features)
     for index, layer in enumerate(layers):

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from mnist_helpers.errors import ParameterError
+from mnist_helpers.errors import FontError, ParameterError
 
 # Written like 0, 1, 2, 5, 6, 8 or 9 by many people, so a "not a digit" answer would be wrong.
 DIGIT_LIKE = set("OoDIlJjSsZzbBGgqQ|!/\\()[]Tt")
@@ -80,7 +80,7 @@ def _glyph(chars: str, rng: np.random.Generator, side: int, pen: int) -> Image.I
         draw.text((left, top), char, fill=255, font=face)
         if image.getbbox() is not None:
             return image
-    raise RuntimeError(f"no font of {FONT_FILES} draws any of {chars!r}")
+    raise FontError(f"no font of {FONT_FILES} draws any of {chars!r}")
 
 
 def letter(rng: np.random.Generator, side: int, pen: int) -> Image.Image:
@@ -118,10 +118,8 @@ def shape(rng: np.random.Generator, side: int, pen: int) -> Image.Image:
     return image
 
 
-def scribble(rng: np.random.Generator, side: int, pen: int) -> Image.Image:
-    """A smooth random curve through many points, crossing itself."""
-    image, draw = _canvas(side)
-    anchors = np.array(_points(rng, int(rng.integers(6, 14)), side, 0.1))
+def _smooth_line(draw: ImageDraw.ImageDraw, anchors: np.ndarray, pen: int) -> None:
+    """Draw a curve through the midpoints of ``anchors`` ``(K, 2)``, bending at each anchor."""
     # Quadratic smoothing between midpoints makes the curve look hand-drawn, not polygonal.
     path = []
     for a, b, c in zip(anchors[:-2], anchors[1:-1], anchors[2:], strict=True):
@@ -129,6 +127,12 @@ def scribble(rng: np.random.Generator, side: int, pen: int) -> Image.Image:
         for t in np.linspace(0, 1, 12):
             path.append(tuple((1 - t) ** 2 * start + 2 * (1 - t) * t * b + t**2 * end))
     draw.line(path, fill=255, width=pen, joint="curve")
+
+
+def scribble(rng: np.random.Generator, side: int, pen: int) -> Image.Image:
+    """A smooth random curve through many points, crossing itself."""
+    image, draw = _canvas(side)
+    _smooth_line(draw, np.array(_points(rng, int(rng.integers(6, 14)), side, 0.1)), pen)
     return image
 
 
@@ -227,9 +231,12 @@ def teaching_examples(seed: int = 0, side: int = 280) -> dict[str, np.ndarray]:
     drawings = {
         "letter": letter(rng, side, pen),
         "dot": _canvas(side)[0],
-        "scribble": scribble(rng, side, pen),
+        "scribble": _canvas(side)[0],
         "zig-zag": zigzag(rng, side, pen),
     }
+    # A scribbled-over patch: a curve through 20 random points (the family draws 6 to 13).
+    anchors = np.array(_points(rng, 20, side, 0.15))
+    _smooth_line(ImageDraw.Draw(drawings["scribble"]), anchors, pen)
     ImageDraw.Draw(drawings["dot"]).ellipse(
         [side / 2 - pen / 2, side / 2 - pen / 2, side / 2 + pen / 2, side / 2 + pen / 2], fill=255
     )

@@ -16,6 +16,7 @@ import torch
 from matplotlib.figure import Figure
 
 from mnist_helpers.calibration import CONFIDENCE_BINS, bin_edges
+from mnist_helpers.records import EpochRecord
 
 # One consistent look: the same colours and panel helpers in every figure.
 GREYS = "gray"
@@ -116,7 +117,7 @@ def plot_pixel_histogram(images: torch.Tensor, mean: float, std: float) -> Figur
     return fig
 
 
-def plot_history(history: Sequence[dict[str, Any]]) -> Figure:
+def plot_history(history: Sequence[EpochRecord]) -> Figure:
     """Loss and accuracy per epoch for training and validation."""
     epochs = [r["epoch"] for r in history]
     fig = _figure(10, 3.6)

@@ -21,9 +21,13 @@ from mnist_helpers.errors import BlankImageError, ParameterError
 from mnist_helpers.image_io import ImageInput
 from mnist_helpers.model import MnistCNN
 from mnist_helpers.preprocess import preprocess_steps
+from mnist_helpers.records import PredictionStatus
 
-DIGIT, UNSURE, NOT_A_DIGIT, BLANK = "digit", "unsure", "not_a_digit", "blank"
-STATUSES = (DIGIT, UNSURE, NOT_A_DIGIT, BLANK)
+DIGIT: PredictionStatus = "digit"
+UNSURE: PredictionStatus = "unsure"
+NOT_A_DIGIT: PredictionStatus = "not_a_digit"
+BLANK: PredictionStatus = "blank"
+STATUSES: tuple[PredictionStatus, ...] = (DIGIT, UNSURE, NOT_A_DIGIT, BLANK)
 # Under this top probability the answer is "unsure" (or "not_a_digit", below).
 DEFAULT_UNSURE_BELOW = 0.6
 # Under this top probability, with the two best digits together under TWO_DIGITS_AT_LEAST, the
@@ -38,7 +42,7 @@ def read_status(
     *,
     unsure_below: float = DEFAULT_UNSURE_BELOW,
     not_a_digit_below: float = DEFAULT_NOT_A_DIGIT_BELOW,
-) -> str:
+) -> PredictionStatus:
     """``"digit"``, ``"unsure"`` or ``"not_a_digit"`` for ten digit probabilities."""
     first, second = sorted(probabilities, reverse=True)[:2]
     if first < not_a_digit_below and first + second < TWO_DIGITS_AT_LEAST:
@@ -82,7 +86,7 @@ class Prediction:
     None otherwise; ``guess`` is the most probable digit whatever the status (None when blank).
     """
 
-    status: str
+    status: PredictionStatus
     digit: int | None
     probabilities: list[float] = field(default_factory=list)
     model_input: np.ndarray | None = None  # (28, 28) in [0, 1]: what the model saw
@@ -106,7 +110,7 @@ class Prediction:
         }
 
 
-def _message(status: str, guess: int, probability: float) -> str:
+def _message(status: PredictionStatus, guess: int, probability: float) -> str:
     if status == NOT_A_DIGIT:
         return f"probably not a digit (best guess {guess}, {probability:.0%})"
     if status == UNSURE:
@@ -159,7 +163,7 @@ class Predictor:
         logits = self.model(tensor.to(self.device).contiguous(memory_format=torch.channels_last))
         return logits.float().softmax(1).cpu()
 
-    def status_of(self, probabilities: Sequence[float]) -> str:
+    def status_of(self, probabilities: Sequence[float]) -> PredictionStatus:
         """The status this predictor's thresholds give ``probabilities``."""
         return read_status(
             probabilities,

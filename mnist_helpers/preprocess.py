@@ -116,13 +116,13 @@ def _thin(crop: np.ndarray, radius: int) -> np.ndarray:
     thin = -torch.from_numpy(np.pad(crop, radius))[None, None]
     for _ in range(radius):
         thin = F.max_pool2d(thin, 3, stride=1, padding=1)
-    thin = -thin[0, 0].numpy()
-    inked = thin > 0
+    thinned = -thin[0, 0].numpy()
+    inked = thinned > 0
     # Keep the original when erosion would wipe out the drawing (a blob with no strokes).
     if inked.sum() < 0.1 * (crop > 0).sum():
         return crop
     rows, columns = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
-    return thin[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    return thinned[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
 
 
 def _fit_stroke_width(crop: np.ndarray) -> np.ndarray:

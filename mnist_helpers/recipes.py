@@ -14,6 +14,7 @@ import torch
 
 from mnist_helpers.errors import ParameterError
 from mnist_helpers.model import MnistCNN, prepare_for_device
+from mnist_helpers.records import ResumeState
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def build_training(
     """
     model = prepare_for_device(MnistCNN(**recipe.model_args), device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=uses_fused_adam(device))
-    scheduler = None
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
     if recipe.onecycle_max_lr is not None:
         scheduler = torch.optim.lr_scheduler.OneCycleLR(
             optimizer, max_lr=recipe.onecycle_max_lr, epochs=epochs, steps_per_epoch=steps_per_epoch
@@ -125,7 +126,7 @@ def build_training(
     return TrainingSetup(model, optimizer, scheduler)
 
 
-def restore_training_state(checkpoint: dict[str, Any], setup: TrainingSetup) -> dict[str, Any]:
+def restore_training_state(checkpoint: dict[str, Any], setup: TrainingSetup) -> ResumeState:
     """Load weights, optimizer, schedule and RNG state from ``checkpoint`` to continue training.
 
     Returns ``start_epoch``, ``history`` and ``best_val_acc`` for the resumed run.

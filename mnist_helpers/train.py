@@ -14,9 +14,10 @@ from mnist_helpers.cuda_graphs import graphed_training_pass, resolve_step_mode
 from mnist_helpers.errors import ParameterError
 from mnist_helpers.model import NUM_CLASSES
 from mnist_helpers.progress import progress_bar
+from mnist_helpers.records import EpochRecord
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
-EpochCallback = Callable[[dict[str, Any]], None]
+EpochCallback = Callable[[EpochRecord], None]
 
 
 def _channels_last(images: torch.Tensor) -> torch.Tensor:
@@ -128,7 +129,7 @@ def fit(
     show_progress: bool = True,
     autocast_dtype: torch.dtype | None = None,
     step_mode: str = "auto",
-) -> list[dict[str, Any]]:
+) -> list[EpochRecord]:
     """Train epochs ``start_epoch..epochs``; returns one history record per epoch.
 
     Each record holds ``epoch``, ``train_loss``, ``train_acc``, ``val_loss``, ``val_acc`` and
@@ -137,7 +138,7 @@ def fit(
     ``autocast_dtype`` as in ``train_one_epoch``, for training and validation alike; ``step_mode``
     as there.
     """
-    history = []
+    history: list[EpochRecord] = []
     for epoch in range(start_epoch, epochs + 1):
         if hasattr(train_loader, "set_epoch"):
             train_loader.set_epoch(epoch)
@@ -153,7 +154,7 @@ def fit(
             step_mode=step_mode,
         )
         val = evaluate(model, val_loader, autocast_dtype=autocast_dtype)
-        record = {
+        record: EpochRecord = {
             "epoch": epoch,
             "train_loss": train["loss"],
             "train_acc": train["acc"],
@@ -167,7 +168,7 @@ def fit(
     return history
 
 
-def format_record(record: dict[str, Any]) -> str:
+def format_record(record: EpochRecord) -> str:
     """One readable line for a history record."""
     return (
         f"epoch {record['epoch']}: "

@@ -15,7 +15,9 @@ NOTEBOOKS = ("01_data_exploration", "02_train", "03_evaluate", "04_inference")
 
 
 def baseline_on_mnist(*, seed: int, epochs: int, augment: bool, train_limit: int | None = None):
-    """The baseline recipe, seeded, with loaders over the real MNIST files on the CPU."""
+    """The default recipe at its default parameters, seeded, with loaders over the real MNIST
+    files on the CPU; ``train_limit`` keeps only the first training images."""
+    from mnist_helpers.config import TrainParams
     from mnist_helpers.device import set_seed
     from mnist_helpers.loaders import make_train_val_loaders
     from mnist_helpers.recipes import build_training, get_recipe
@@ -23,13 +25,17 @@ def baseline_on_mnist(*, seed: int, epochs: int, augment: bool, train_limit: int
     set_seed(seed)
     device = torch.device("cpu")
     data = make_train_val_loaders(
-        batch_size=64, val_fraction=0.15, seed=seed, device=device, augment=augment
+        batch_size=TrainParams.batch_size,
+        val_fraction=TrainParams.val_fraction,
+        seed=seed,
+        device=device,
+        augment=augment,
     )
     loader = data.train_loader
     loader.images, loader.labels = loader.images[:train_limit], loader.labels[:train_limit]
     setup = build_training(
-        get_recipe("baseline"),
-        lr=1e-3,
+        get_recipe(TrainParams.recipe),
+        lr=TrainParams.lr,
         epochs=epochs,
         steps_per_epoch=len(loader),
         device=device,
