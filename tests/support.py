@@ -44,7 +44,8 @@ def baseline_on_mnist(*, seed: int, epochs: int, augment: bool, train_limit: int
 
 
 def fit_quietly(setup, data, epochs: int, **options) -> list[dict]:
-    """``fit`` the model and optimizer of ``setup`` on ``data``'s loaders, without progress bars."""
+    """``fit`` the model, optimizer and learning-rate schedule of ``setup`` on ``data``'s
+    loaders, without progress bars."""
     from mnist_helpers.train import fit
 
     return fit(
@@ -54,7 +55,8 @@ def fit_quietly(setup, data, epochs: int, **options) -> list[dict]:
         data.val_loader,
         epochs=epochs,
         show_progress=False,
-        **options,
+        # The default recipe's decay: without its scheduler the lr would stay at the warm-up's.
+        **{"scheduler": setup.scheduler, **options},
     )
 
 
