@@ -244,6 +244,188 @@ def _export_extra_missing(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
     return require_export_extra()
 
 
+def _unknown_parameter(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.config import TrainParams
+
+    # The notebook namespace papermill leaves: its injected cell sets a name 02_train lacks.
+    return TrainParams.from_notebook({"In": ["# Parameters\nepoch = 1\n"]})
+
+
+def _tiny_validation_split(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.config import TrainParams
+
+    return TrainParams(val_fraction=1e-6)
+
+
+def _bad_small_run_switch(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.config import TrainParams
+
+    return TrainParams.from_notebook({}, environ={"MNIST_SMALL_RUN": "maybe"})
+
+
+def _busy_run_folder(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    import fcntl
+
+    from mnist_helpers.run_folder import LOCK_NAME, open_run_folder
+
+    # A second open file holding the lock conflicts exactly as another process's would.
+    handle = os.open(tmp / LOCK_NAME, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        return open_run_folder(tmp)
+    finally:
+        os.close(handle)
+
+
+def _unwritable_artifacts_dir(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.run_folder import prepare_artifacts_dir
+
+    (tmp / "a-file").write_text("in the way")
+    return prepare_artifacts_dir(tmp / "a-file" / "artifacts")  # a file where a folder must be
+
+
+def _directory_as_checkpoint(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.checkpoint import load_checkpoint
+
+    return load_checkpoint(tmp)
+
+
+def _device_as_checkpoint(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.checkpoint import load_checkpoint
+
+    fifo = tmp / "pipe.pt"
+    os.mkfifo(fifo)  # reading a FIFO with no writer would block forever
+    return load_checkpoint(fifo)
+
+
+def _symlink_loop(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.checkpoint import load_checkpoint
+
+    loop = tmp / "loop.pt"
+    loop.symlink_to(loop)
+    return load_checkpoint(loop)
+
+
+def _empty_checkpoint(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.checkpoint import load_checkpoint
+
+    (tmp / "empty.pt").touch()
+    return load_checkpoint(tmp / "empty.pt")
+
+
+def _onnx_as_checkpoint(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.checkpoint import load_checkpoint
+
+    # The first bytes of an ONNX protobuf: ir_version, then producer_name "pytorch".
+    path = tmp / "model.onnx"
+    path.write_bytes(b"\x08\x0a\x12\x07pytorch" + bytes(100))
+    return load_checkpoint(path)
+
+
+def _oversized_model_args(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.checkpoint import load_checkpoint, make_checkpoint, validate_checkpoint
+
+    checkpoint = load_checkpoint(tiny_checkpoint(tmp / "c.pt"))
+    checkpoint["model_args"] = {**make_checkpoint(small_model())["model_args"], "hidden_units": 2**20}
+    return validate_checkpoint(checkpoint)
+
+
+def _export_over_its_input(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.export import export_onnx
+
+    checkpoint = tiny_checkpoint(tmp / "c.pt")
+    return export_onnx(checkpoint, tmp / "." / "c.pt")
+
+
+def _disk_full(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    import errno
+
+    from mnist_helpers.checkpoint import save_checkpoint
+
+    def no_space(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    # A real full disk cannot be made here; a full disk often first shows when the written data
+    # is flushed, so the fsync inside atomic_write fails as it would then.
+    monkeypatch.setattr(os, "fsync", no_space)
+    return save_checkpoint({"format_version": 1}, tmp / "c.pt")
+
+
+def _training_checkpoint(recipe: str, *, epoch: int = 2, **changes: object) -> dict:
+    """A last.pt-like checkpoint of ``recipe``'s model after ``epoch`` epochs of 5 planned."""
+    from mnist_helpers.checkpoint import make_checkpoint
+    from mnist_helpers.config import TrainParams
+    from mnist_helpers.model import MnistCNN
+    from mnist_helpers.recipes import get_recipe
+
+    model = MnistCNN(**get_recipe(recipe).model_args)
+    checkpoint = make_checkpoint(
+        model,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        epoch=epoch,
+        params=TrainParams(recipe=recipe, epochs=5).as_dict(),
+        run_id="run-a",
+    )
+    checkpoint.update(changes)
+    return checkpoint
+
+
+def _resume_inference_checkpoint(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.config import TrainParams
+    from mnist_helpers.resume import check_resume_fits
+
+    checkpoint = _training_checkpoint("seed", optimizer_state=None)
+    return check_resume_fits(checkpoint, TrainParams(recipe="seed", epochs=5), "mnist_cnn.pt")
+
+
+def _resume_changed_lr(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.config import TrainParams
+    from mnist_helpers.resume import check_resume_fits
+
+    params = TrainParams(recipe="seed", epochs=5, lr=0.05)
+    return check_resume_fits(_training_checkpoint("seed"), params, "last.pt")
+
+
+def _resume_other_model(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.config import TrainParams
+    from mnist_helpers.resume import check_resume_fits
+
+    checkpoint = _training_checkpoint("seed", model_args=dict(small_model().config))
+    return check_resume_fits(checkpoint, TrainParams(recipe="seed", epochs=5), "last.pt")
+
+
+def _resume_nothing_left(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.config import TrainParams
+    from mnist_helpers.resume import check_resume_fits
+
+    checkpoint = _training_checkpoint("seed", epoch=2)
+    return check_resume_fits(checkpoint, TrainParams(recipe="seed", epochs=2), "last.pt")
+
+
+def _resume_stretched_schedule(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.config import TrainParams
+    from mnist_helpers.resume import check_resume_fits
+
+    params = TrainParams(recipe="baseline", epochs=9)  # the run planned 5
+    return check_resume_fits(_training_checkpoint("baseline"), params, "last.pt")
+
+
+def _resume_best_of_another_run(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.checkpoint import save_checkpoint
+    from mnist_helpers.config import TrainParams
+    from mnist_helpers.resume import resume_checkpoint
+    from mnist_helpers.run_folder import BEST_CHECKPOINT, LAST_CHECKPOINT, open_run_folder
+
+    history = [{"epoch": 1, "val_acc": 0.9}, {"epoch": 2, "val_acc": 0.8}]  # epoch 1 is best
+    last = _training_checkpoint("seed", epoch=2, history=history)
+    best = _training_checkpoint("seed", epoch=1, history=history[:1], run_id="run-b")
+    save_checkpoint(last, tmp / LAST_CHECKPOINT)
+    save_checkpoint(best, tmp / BEST_CHECKPOINT)  # from another run: files mixed by hand
+    params = TrainParams(recipe="seed", epochs=5, resume=str(LAST_CHECKPOINT))
+    with open_run_folder(tmp) as run:
+        return resume_checkpoint(params, run)
+
+
 TRIGGERS: dict[str, Trigger] = {
     "epochs must be an integer >= 1 ...": _bad_parameter,
     "device='cuda' is not available on this machine": _absent_cuda,
@@ -267,6 +449,29 @@ TRIGGERS: dict[str, Trigger] = {
     "precision='bf16' needs a GPU with bfloat16 support": _bf16_on_old_gpu,
     "precision='bf16' is offered on CPU and CUDA": _bf16_elsewhere,
     "ONNX export needs the optional packages ...": _export_extra_missing,
+    "unknown parameter 'epoch' (did you mean 'epochs'?) ...": _unknown_parameter,
+    "val_fraction=... leaves ... training and ... validation images": _tiny_validation_split,
+    "MNIST_SMALL_RUN must be 1 or 0": _bad_small_run_switch,
+    "artifacts_dir ... is in use by another training run": _busy_run_folder,
+    "artifacts_dir='...' cannot be written": _unwritable_artifacts_dir,
+    "... is a directory, not a file": _directory_as_checkpoint,
+    "... is not a regular file: it is ...": _device_as_checkpoint,
+    "... is a symlink loop": _symlink_loop,
+    "... is empty (0 bytes): a save or copy was cut short": _empty_checkpoint,
+    "... looks like an ONNX model": _onnx_as_checkpoint,
+    "... describes a model this package refuses to build: ...": _oversized_model_args,
+    "resume: ... holds no training state": _resume_inference_checkpoint,
+    "resume: ... differs from the run in ...": _resume_changed_lr,
+    "resume: ... holds a model ... that recipe ... does not build": _resume_other_model,
+    "resume: ... has already trained N epochs": _resume_nothing_left,
+    "resume: recipe ... lays its learning-rate schedule out over the N epochs the run planned": (
+        _resume_stretched_schedule
+    ),
+    "resume: the best epoch (N) of the run in ... has no matching best.pt": (
+        _resume_best_of_another_run
+    ),
+    "--onnx ... is the checkpoint being exported": _export_over_its_input,
+    "Could not write ...: the disk is full": _disk_full,
 }
 
 QUOTES = table_quotes((REPO_ROOT / "README.md").read_text(encoding="utf-8"))

@@ -87,7 +87,9 @@ def test_predict_logits_returns_every_image_in_order():
 
 @pytest.mark.slow
 def test_short_real_training_run_clears_the_accuracy_bar():
-    """One epoch on 20,000 real images must reach 96 % validation accuracy (a good run: 98)."""
-    setup, data = baseline_on_mnist(seed=1, epochs=1, augment=False, train_limit=20_000)
-    history = fit_quietly(setup, data, 1)
-    assert history[0]["val_acc"] >= 0.96, history
+    """Two epochs on 20,000 real images must reach 97 % validation accuracy (seed 1: 97.4)."""
+    # Two epochs, not one: the default recipe decays the learning rate to zero over the run,
+    # so a one-epoch run spends half its steps at a small rate.
+    setup, data = baseline_on_mnist(seed=1, epochs=2, augment=False, train_limit=20_000)
+    history = fit_quietly(setup, data, 2)
+    assert history[-1]["val_acc"] >= 0.97, history
