@@ -323,10 +323,10 @@ def _onnx_as_checkpoint(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
 
 
 def _oversized_model_args(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
-    from mnist_helpers.checkpoint import load_checkpoint, make_checkpoint, validate_checkpoint
+    from mnist_helpers.checkpoint import load_checkpoint, validate_checkpoint
 
     checkpoint = load_checkpoint(tiny_checkpoint(tmp / "c.pt"))
-    checkpoint["model_args"] = {**make_checkpoint(small_model())["model_args"], "hidden_units": 2**20}
+    checkpoint["model_args"] = {**checkpoint["model_args"], "hidden_units": 2**20}
     return validate_checkpoint(checkpoint)
 
 
