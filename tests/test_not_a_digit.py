@@ -179,17 +179,19 @@ def test_generated_nondigits_are_mostly_flagged_through_the_cli(
 
 
 @pytest.mark.slow
-def test_real_digits_are_not_flagged_through_the_cli(
+def test_real_digits_are_rarely_flagged_through_the_cli(
     trained_checkpoint, mnist_test_split, tmp_path, capsys
 ) -> None:
-    indices = range(20)
+    """At most 3 % of drawn real digits may be called "not a digit" (the project's target)."""
+    indices = range(100)
+    styles = ["dark_on_light", "light_on_dark", "transparent"]
     paths = [
-        _save(tmp_path, f"d{i}", digit_to_drawing(mnist_test_split.images[i], style=style))
-        for i, style in zip(
-            indices, ["dark_on_light", "light_on_dark", "transparent"] * 7, strict=False
-        )
+        _save(tmp_path, f"d{i}", digit_to_drawing(mnist_test_split.images[i], style=styles[i % 3]))
+        for i in indices
     ]
     answers = _cli_answers(trained_checkpoint, paths, capsys)
     labels = [int(mnist_test_split.labels[i]) for i in indices]
-    assert not [a for a in answers if a["status"] == NOT_A_DIGIT]
-    assert sum(a["digit"] == label for a, label in zip(answers, labels, strict=True)) >= 19
+    flagged = [a["path"] for a in answers if a["status"] == NOT_A_DIGIT]
+    assert len(flagged) <= 3, flagged
+    # The two-epoch test model reads about 98 % of these drawings right.
+    assert sum(a["digit"] == label for a, label in zip(answers, labels, strict=True)) >= 95
