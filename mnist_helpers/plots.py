@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from mnist_helpers.atomic import atomic_write
 from mnist_helpers.calibration import CONFIDENCE_BINS, bin_edges
 from mnist_helpers.records import EpochRecord
 
@@ -41,8 +42,8 @@ def _image_panel(ax: Any, image: torch.Tensor | np.ndarray, title: str = "") -> 
 def save_figure(fig: Figure, folder: str | os.PathLike[str], name: str) -> Path:
     """Save ``fig`` as ``folder/name.png`` and return the path."""
     path = Path(folder) / f"{name}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with atomic_write(path) as file:  # a reader never sees half a PNG
+        fig.savefig(file, format="png", dpi=110)
     return path
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import nbformat
 
+from mnist_helpers.atomic import atomic_write
+
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 MACHINE_PATH = re.compile(r"(/home/|/Users/|/tmp/|/work/|/root/|[A-Z]:\\\\)")
 
@@ -85,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{path}: outputs hold machine paths, fix the notebook:\n  " + "\n  ".join(leaks))
             return 1
         target = args.into / path.name
-        nbformat.write(notebook, target)
+        with atomic_write(target, "w") as file:  # a stopped run never leaves half a notebook
+            nbformat.write(notebook, file)
         print(f"cleaned {path} -> {target}")
     return 0
 
