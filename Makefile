@@ -48,13 +48,13 @@ notebooks: run
 
 # Style and types: ruff over all Python and notebooks, mypy over the package ([tool.mypy]).
 lint: setup
-	$(BIN)/ruff check mnist_helpers tests tools notebooks benchmarks
-	$(BIN)/ruff format --check mnist_helpers tests tools notebooks benchmarks
+	$(BIN)/ruff check mnist_helpers tests tools notebooks benchmarks conftest.py
+	$(BIN)/ruff format --check mnist_helpers tests tools notebooks benchmarks conftest.py
 	$(BIN)/mypy
 
 format: setup
-	$(BIN)/ruff format mnist_helpers tests tools notebooks benchmarks
-	$(BIN)/ruff check --fix mnist_helpers tests tools notebooks benchmarks
+	$(BIN)/ruff format mnist_helpers tests tools notebooks benchmarks conftest.py
+	$(BIN)/ruff check --fix mnist_helpers tests tools notebooks benchmarks conftest.py
 
 benchmark: setup
 	$(BIN)/python -m benchmarks.run --user-command-only
