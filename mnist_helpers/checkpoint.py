@@ -21,7 +21,7 @@ from mnist_helpers.errors import CheckpointError, ParameterError
 from mnist_helpers.file_checks import regular_file_problem
 from mnist_helpers.model import MnistCNN, check_model_args, prepare_for_device
 from mnist_helpers.records import EpochRecord
-from mnist_helpers.run_folder import BEST_CHECKPOINT, HISTORY_FILE, LAST_CHECKPOINT
+from mnist_helpers.run_folder import RunFiles
 
 FORMAT_VERSION = 1
 TRAINING_ONLY_KEYS = ("optimizer_state", "scheduler_state", "rng_state", "history")
@@ -288,7 +288,7 @@ def new_run_id() -> str:
     return secrets.token_hex(8)
 
 
-class CheckpointKeeper:
+class CheckpointKeeper(RunFiles):
     """Epoch-end callback that keeps a run folder's files: ``checkpoints/last.pt`` every epoch,
     ``checkpoints/best.pt`` when validation accuracy improves, and ``history.json``.
 
@@ -322,21 +322,6 @@ class CheckpointKeeper:
         self.best_epoch = best_epoch_of(self.history)
         best_in_history = max((r["val_acc"] for r in self.history), default=-1.0)
         self.best_val_acc = max(best_val_acc, best_in_history)
-
-    @property
-    def best_path(self) -> Path:
-        """Checkpoint with the best validation accuracy so far."""
-        return self.folder / BEST_CHECKPOINT
-
-    @property
-    def last_path(self) -> Path:
-        """Checkpoint of the latest finished epoch (for resuming)."""
-        return self.folder / LAST_CHECKPOINT
-
-    @property
-    def history_path(self) -> Path:
-        """History of all finished epochs, as JSON."""
-        return self.folder / HISTORY_FILE
 
     def __call__(self, record: EpochRecord) -> None:
         self.history.append(record)

@@ -66,28 +66,34 @@ def prepare_artifacts_dir(folder: str | os.PathLike[str], parameter: str = "arti
     return path
 
 
-class RunFolder:
+class RunFiles:
+    """Where a run folder keeps its files; shared by the lock holder and the checkpoint keeper."""
+
+    folder: Path
+
+    @property
+    def best_path(self) -> Path:
+        """Checkpoint with the best validation accuracy so far."""
+        return self.folder / BEST_CHECKPOINT
+
+    @property
+    def last_path(self) -> Path:
+        """Checkpoint of the latest finished epoch (for resuming)."""
+        return self.folder / LAST_CHECKPOINT
+
+    @property
+    def history_path(self) -> Path:
+        """History of all finished epochs, as JSON."""
+        return self.folder / HISTORY_FILE
+
+
+class RunFolder(RunFiles):
     """An artifacts folder locked by this process for one training run."""
 
     def __init__(self, folder: Path, handle: int | None) -> None:
         self.folder = folder
         self._handle = handle
         self.removed_temps: list[Path] = []
-
-    @property
-    def best_path(self) -> Path:
-        """The run's best checkpoint."""
-        return self.folder / BEST_CHECKPOINT
-
-    @property
-    def last_path(self) -> Path:
-        """The run's latest finished epoch."""
-        return self.folder / LAST_CHECKPOINT
-
-    @property
-    def history_path(self) -> Path:
-        """The run's history of finished epochs."""
-        return self.folder / HISTORY_FILE
 
     @property
     def locked(self) -> bool:

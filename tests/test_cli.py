@@ -126,12 +126,17 @@ def test_export_on_a_full_disk_says_so_and_leaves_nothing(
 # Issue 14, item 8: files that are not what they should be.
 
 
-@pytest.mark.timeout(20)  # opening a FIFO would block: fail instead of hanging
-@pytest.mark.parametrize("kind", ["fifo", "/dev/zero", "symlink loop", "directory"])
-def test_predict_names_what_is_wrong_with_an_image_path(
-    checkpoint: Path, tmp_path: Path, kind: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = tmp_path / "image.png"
+# What each kind of wrong path is called in the error message.
+BAD_PATH_MESSAGES = {
+    "fifo": "is not a regular file: it is a FIFO",
+    "/dev/zero": "is not a regular file: it is a device",
+    "symlink loop": "is a symlink loop",
+    "directory": "is a directory",
+}
+
+
+def _bad_path(path: Path, kind: str) -> Path:
+    """Make ``path`` the ``kind`` of thing that is not a regular file (or name /dev/zero)."""
     if kind == "fifo":
         os.mkfifo(path)
     elif kind == "symlink loop":
@@ -139,15 +144,18 @@ def test_predict_names_what_is_wrong_with_an_image_path(
     elif kind == "directory":
         path.mkdir()
     else:
-        path = Path(kind)
+        return Path(kind)
+    return path
+
+
+@pytest.mark.timeout(20)  # opening a FIFO would block: fail instead of hanging
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero", "symlink loop", "directory"])
+def test_predict_names_what_is_wrong_with_an_image_path(
+    checkpoint: Path, tmp_path: Path, kind: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _bad_path(tmp_path / "image.png", kind)
     assert main(["predict", str(path), "--checkpoint", str(checkpoint)]) == 1
-    expected = {
-        "fifo": "is not a regular file: it is a FIFO",
-        "/dev/zero": "is not a regular file: it is a device",
-        "symlink loop": "is a symlink loop",
-        "directory": "is a directory",
-    }[kind]
-    assert expected in _one_line_error(capsys)
+    assert BAD_PATH_MESSAGES[kind] in _one_line_error(capsys)
 
 
 def _onnx_like(path: Path) -> Path:
@@ -162,29 +170,16 @@ def _onnx_like(path: Path) -> Path:
 def test_bad_checkpoint_paths_get_their_own_message(
     digit_png: Path, tmp_path: Path, kind: str, command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = tmp_path / "model.pt"
-    if kind == "fifo":
-        os.mkfifo(path)
-    elif kind == "symlink loop":
-        path.symlink_to(path)
-    elif kind == "directory":
-        path.mkdir()
-    elif kind == "onnx":
+    if kind == "onnx":
         path = _onnx_like(tmp_path / "mnist_cnn.onnx")
     else:
-        path = Path(kind)
+        path = _bad_path(tmp_path / "model.pt", kind)
     args = [str(digit_png)] if command == "predict" else ["--onnx", str(tmp_path / "o.onnx")]
     if command == "export" and any(find_spec(name) is None for name in EXPORT_MODULES):
         pytest.skip("export checks the extra before the checkpoint")
     assert main([command, *args, "--checkpoint", str(path)]) == 2
     err = _one_line_error(capsys)
-    expected = {
-        "fifo": "is not a regular file: it is a FIFO",
-        "/dev/zero": "is not a regular file: it is a device",
-        "symlink loop": "is a symlink loop",
-        "directory": "is a directory",
-        "onnx": "looks like an ONNX model",
-    }[kind]
+    expected = {**BAD_PATH_MESSAGES, "onnx": "looks like an ONNX model"}[kind]
     assert expected in err
     assert "No checkpoint" not in err and "weights_only" not in err
 

@@ -44,31 +44,39 @@ def _params(folder: Path, **changes) -> TrainParams:
     return TrainParams(**{**values, "precision": "fp32", **changes})
 
 
+def _start(params: TrainParams, run, *, steps_per_epoch: int):
+    """What 02_train does before fit: check the resume, build the recipe, restore, make the keeper.
+
+    Returns the training setup, the first epoch to run and the keeper."""
+    resume_from = resume_checkpoint(params, run)
+    setup = build_training(
+        get_recipe(params.recipe),
+        lr=params.lr,
+        epochs=params.epochs,
+        steps_per_epoch=steps_per_epoch,
+        device=CPU,
+    )
+    start_epoch = 1
+    if resume_from is not None:
+        start_epoch = restore_training_state(resume_from, setup)["start_epoch"]
+    keeper = CheckpointKeeper(
+        run.folder,
+        setup.model,
+        setup.optimizer,
+        scheduler=setup.scheduler,
+        params=params.as_dict(),
+        seed=params.seed,
+        resumed_from=resume_from,
+    )
+    return setup, start_epoch, keeper
+
+
 def _train(params: TrainParams, *, stop_after_epoch: int | None = None) -> CheckpointKeeper:
     """One 02_train run; ``stop_after_epoch`` interrupts it once that epoch is saved."""
     with open_run_folder(params.artifacts) as run:
-        resume_from = resume_checkpoint(params, run)
         train, val = _loaders(params.batch_size)
         torch.manual_seed(params.seed)
-        setup = build_training(
-            get_recipe(params.recipe),
-            lr=params.lr,
-            epochs=params.epochs,
-            steps_per_epoch=len(train),
-            device=CPU,
-        )
-        start_epoch = 1
-        if resume_from is not None:
-            start_epoch = restore_training_state(resume_from, setup)["start_epoch"]
-        keeper = CheckpointKeeper(
-            run.folder,
-            setup.model,
-            setup.optimizer,
-            scheduler=setup.scheduler,
-            params=params.as_dict(),
-            seed=params.seed,
-            resumed_from=resume_from,
-        )
+        setup, start_epoch, keeper = _start(params, run, steps_per_epoch=len(train))
 
         def on_epoch_end(record):
             keeper(record)
@@ -93,24 +101,7 @@ def _train(params: TrainParams, *, stop_after_epoch: int | None = None) -> Check
 def _keep(params: TrainParams, val_accs: list[float]) -> None:
     """Record epochs with these validation accuracies as 02_train's keeper would, untrained."""
     with open_run_folder(params.artifacts) as run:
-        resume_from = resume_checkpoint(params, run)
-        setup = build_training(
-            get_recipe(params.recipe),
-            lr=params.lr,
-            epochs=params.epochs,
-            steps_per_epoch=2,
-            device=CPU,
-        )
-        if resume_from is not None:
-            restore_training_state(resume_from, setup)
-        keeper = CheckpointKeeper(
-            run.folder,
-            setup.model,
-            setup.optimizer,
-            scheduler=setup.scheduler,
-            params=params.as_dict(),
-            resumed_from=resume_from,
-        )
+        setup, _, keeper = _start(params, run, steps_per_epoch=2)
         for val_acc in val_accs:
             epoch = len(keeper.history) + 1
             with torch.no_grad():  # each epoch's weights differ, so files can be told apart
