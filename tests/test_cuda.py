@@ -25,20 +25,21 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 
 @pytest.fixture(scope="module")
 def cuda_data():
-    return _cuda_loaders(augment=True)
+    return _small_loaders(augment=True)
 
 
 @pytest.fixture(scope="module")
 def cuda_data_plain():
-    return _cuda_loaders(augment=False)
+    return _small_loaders(augment=False)
 
 
-def _cuda_loaders(*, augment: bool):
+def _small_loaders(*, augment: bool, device: str = "cuda"):
+    """The small-run loaders of seed 0 on ``device`` (CUDA unless a test compares with the CPU)."""
     return make_train_val_loaders(
         batch_size=64,
         val_fraction=0.15,
         seed=0,
-        device=torch.device("cuda"),
+        device=torch.device(device),
         augment=augment,
         small_run=True,
     )
@@ -218,14 +219,7 @@ def test_gpu_checkpoint_loads_and_resumes_on_cpu(cuda_data, tmp_path: Path) -> N
     torch.testing.assert_close(got, expected, atol=1e-2, rtol=1e-2)
     assert (got.argmax(1) == expected.argmax(1)).float().mean() > 0.99
     # Resume on the CPU: the optimizer state moves with the model.
-    cpu_data = make_train_val_loaders(
-        batch_size=64,
-        val_fraction=0.15,
-        seed=0,
-        device=torch.device("cpu"),
-        augment=False,
-        small_run=True,
-    )
+    cpu_data = _small_loaders(augment=False, device="cpu")
     cpu_setup = build_training(
         RECIPES["baseline"],
         lr=1e-3,
