@@ -1,23 +1,25 @@
 """pytest set-up for nbval's run of the committed notebooks (notebooks/*.ipynb).
 
 It lives at the repository root so that it applies however the notebooks are collected: with the
-whole suite, or alone (``pytest notebooks/02_train.ipynb``). The tests' own fixtures are in
-tests/conftest.py.
+whole suite, or alone (``pytest notebooks/02_train.ipynb``). It also keeps the record of what
+nbval ran (tests/nbval_runs.py), from which the ``small_pipeline`` fixture reuses nbval's run. The
+tests' own fixtures are in tests/conftest.py.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+
+from tests.nbval_runs import NBVAL_RUNS, NBVAL_SCRATCH, NbvalRuns, is_nbval_item
 
 # nbval runs the committed notebooks unchanged, so it cannot pass them parameters: their kernels,
 # and only theirs, get these variables. The notebooks take them only for parameters they were not
 # given and print a line for each. Every other notebook run in the tests passes small_run and
 # artifacts_dir as papermill parameters instead.
-NBVAL_SCRATCH = Path(__file__).resolve().parent / "test-output" / "nbval-artifacts"
 NBVAL_ENVIRONMENT = {
     "MNIST_SMALL_RUN": "1",
     "MNIST_ARTIFACTS_DIR": str(NBVAL_SCRATCH),
@@ -25,14 +27,23 @@ NBVAL_ENVIRONMENT = {
 }
 
 
-def _is_nbval_item(item: pytest.Item) -> bool:
-    return type(item).__module__.split(".")[0] == "nbval"
+def pytest_configure(config: pytest.Config) -> None:
+    # The record listens to collection and to every report as a plugin of its own.
+    runs = NbvalRuns()
+    config.stash[NBVAL_RUNS] = runs
+    config.pluginmanager.register(runs, "nbval-runs")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # The small_pipeline fixture may read this folder as this session's run: nothing an earlier
+    # session left there may still be in it.
+    shutil.rmtree(NBVAL_SCRATCH, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # A notebook cell run by nbval needs a kernel and the small pipeline: the slow tier.
     for item in items:
-        if _is_nbval_item(item):
+        if is_nbval_item(item):
             item.add_marker(pytest.mark.slow)
 
 
@@ -46,7 +57,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
     # nbval starts a notebook's kernel while setting up its first cell, and the kernel copies the
     # environment then: set the variables for that moment only, so that in-process tests and the
     # papermill runs never see them.
-    if not _is_nbval_item(item):
+    if not is_nbval_item(item):
         yield
         return
     saved = {key: os.environ.get(key) for key in NBVAL_ENVIRONMENT}

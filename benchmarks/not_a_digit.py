@@ -3,20 +3,22 @@
     python -m benchmarks.not_a_digit                     # seeds 0 1 2, the default run each
     python -m benchmarks.not_a_digit --seeds 0 1 2 3 4 --compare
 
-For each seed: train 02_train's default run in-process (recipe, augmentation with generated
-non-digits, lr decay, 5 epochs), then answer, as ``Predictor.predict`` does (preprocessing, model,
-status), on
+For each seed: train 02_train's default run in-process (recipe, lr decay, 5 epochs, training
+images moved and mixed with generated non-digits and typed digits: ``training_mix``), then answer,
+as ``Predictor.predict`` does (preprocessing, model, status), on
 
 - the 10,000 MNIST test digits as 03_evaluate feeds them: accuracy, and the shares flagged "not a
   digit" and "unsure" (``status_shares`` on the test logits);
-- drawing-like digits never trained on (``drawn_digits``: MNIST test digits as drawings, typed
-  digits, pen strokes; four colour conventions): accuracy and the shares flagged;
+- drawing-like digits never trained on (``drawn_digits``: MNIST test digits as drawings, digits
+  typed in fonts that training never uses, pen strokes; four colour conventions): accuracy and
+  the shares flagged;
 - generated non-digits (``nondigits``: letters, symbols, shapes, scribbles, dots, line groups,
   zig-zags; other fonts, other code and other seeds than the non-digits trained on): the share
   flagged "not a digit" (a blank answer counts as flagged), per family.
 
-``--compare`` also trains each seed without the generated non-digits (everything else the same),
-to show what they cost in accuracy and what they buy. Writes benchmarks/results/not_a_digit.md.
+``--compare`` also trains each seed without the typed digits, without the non-digits, and with
+neither (everything else the same), to show what each costs in accuracy and what it buys. Writes
+benchmarks/results/not_a_digit.md.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -44,6 +47,7 @@ from mnist_helpers.predict import NOT_A_DIGIT, UNSURE, read_status, status_share
 from mnist_helpers.preprocess import preprocess_steps
 from mnist_helpers.recipes import build_training, get_recipe
 from mnist_helpers.train import fit, predict_logits
+from mnist_helpers.training_mix import TrainingMix
 
 RESULTS = Path(__file__).resolve().parent / "results" / "not_a_digit.md"
 # Seeds of the evaluation sets: fixed, and unlike any seed a training run uses for its non-digits.
@@ -89,10 +93,19 @@ def evaluation_sets(per_family: int, per_source: int) -> dict[str, EvalSet]:
     }
 
 
+# What --compare trains besides the default: each leaves out one kind of stand-in, or both.
+TRAININGS = {
+    "default": TrainingMix,
+    "without typed digits": partial(TrainingMix, typed_share=0.0),
+    "without non-digits": partial(TrainingMix, nondigit_share=0.0),
+    "moves only": lambda **norm: training_augmentation(norm["mean"], norm["std"]),
+}
+
+
 def train_default(
-    seed: int, device: torch.device, *, nondigits: bool
+    seed: int, device: torch.device, *, training: str = "default"
 ) -> tuple[torch.nn.Module, dict]:
-    """02_train's default run for ``seed``; ``nondigits=False`` leaves the non-digits out."""
+    """02_train's default run for ``seed``, its training images mixed as TRAININGS[training]."""
     params = TrainParams(seed=seed)
     set_seed(seed)
     data = make_train_val_loaders(
@@ -103,14 +116,14 @@ def train_default(
         augment=params.augment,
     )
     train_loader = data.train_loader
-    if not nondigits:
+    if training != "default":
         train_loader = TensorBatches(
             train_loader.images,
             train_loader.labels,
             params.batch_size,
             shuffle=True,
             seed=seed,
-            augment=training_augmentation(MNIST_MEAN, MNIST_STD),
+            augment=TRAININGS[training](mean=MNIST_MEAN, std=MNIST_STD),
         )
     setup = build_training(
         get_recipe(params.recipe),
@@ -245,18 +258,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--per-family", type=int, default=60, help="non-digits per family (60)")
     parser.add_argument("--per-source", type=int, default=150, help="drawn digits per source (150)")
-    parser.add_argument("--compare", action="store_true", help="also train without non-digits")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also train without typed digits, without non-digits, and with moves only",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     device = get_device(args.device)
     started = time.perf_counter()
     sets = evaluation_sets(args.per_family, args.per_source)
     print(f"evaluation sets ready in {time.perf_counter() - started:.0f} s", flush=True)
-    trainings = {"default": True} | ({"without non-digits": False} if args.compare else {})
+    trainings = list(TRAININGS) if args.compare else ["default"]
     rows: dict[str, list[dict[str, float]]] = {name: [] for name in trainings}
     for seed in args.seeds:
-        for name, nondigits in trainings.items():
-            model, trained = train_default(seed, device, nondigits=nondigits)
+        for name in trainings:
+            model, trained = train_default(seed, device, training=name)
             row = {"seed": seed, **trained, **score(model, sets)}
             rows[name].append(row)
             print(

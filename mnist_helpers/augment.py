@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -61,7 +60,13 @@ def affine_grid(theta: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 def training_augmentation(
     mean: float = MNIST_MEAN, std: float = MNIST_STD
-) -> Callable[[torch.Tensor], torch.Tensor]:
-    """``random_affine`` for images normalised with ``mean`` and ``std``: borders stay black."""
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """``random_affine`` as a ``TensorBatches`` augmentation ``(images, labels) -> images`` for
+    images normalised with ``mean`` and ``std``: borders stay black, labels are not needed."""
     # Black (pixel 0) in normalised units, so the area moved into view is background, not ink.
-    return partial(random_affine, background=(0.0 - mean) / std)
+    background = (0.0 - mean) / std
+
+    def move(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return random_affine(images, background=background)
+
+    return move

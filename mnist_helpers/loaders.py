@@ -6,11 +6,10 @@ from dataclasses import dataclass
 
 import torch
 
-from mnist_helpers.augment import training_augmentation
 from mnist_helpers.batches import TensorBatches
 from mnist_helpers.data import MNIST_MEAN, MNIST_STD, load_mnist, normalize_images, split_indices
 from mnist_helpers.errors import ParameterError
-from mnist_helpers.outlier_exposure import NonDigitMixer
+from mnist_helpers.training_mix import TrainingMix
 
 # Sizes used by the small-run switch: enough to learn something, fast enough for CI.
 SMALL_RUN_TRAIN = 4096
@@ -41,7 +40,7 @@ def make_train_val_loaders(
 ) -> TrainValLoaders:
     """Split the 60,000 training images by ``seed`` and build the two loaders on ``device``.
 
-    ``augment`` gives the training loader ``training_augmentation``; validation never augments.
+    ``augment`` gives the training loader ``TrainingMix``; validation never augments.
     """
     if not isinstance(augment, bool):
         raise ParameterError(f"augment must be True or False; got {augment!r}")
@@ -57,12 +56,9 @@ def make_train_val_loaders(
             batch_size,
             shuffle=True,
             seed=seed,
-            # Moved digits, and one in ten swapped for a generated non-digit (outlier_exposure).
-            augment=(
-                NonDigitMixer(training_augmentation(mean, std), mean=mean, std=std)
-                if augment
-                else None
-            ),
+            # Moved digits, one in ten swapped for a generated non-digit and a few for typed
+            # digits (training_mix).
+            augment=TrainingMix(mean=mean, std=std) if augment else None,
         ),
         val_loader=TensorBatches(
             images[val_indices].to(device), train.labels[val_indices].to(device), EVAL_BATCH_SIZE

@@ -1,10 +1,10 @@
-"""Teach the model what is not a digit: mix generated non-digit images into the training batches.
+"""Teach the model what is not a digit: generated non-digit images for the training batches.
 
-A share of each epoch's training images is swapped for non-digit images that keep the swapped
-digit's label. Over the run a non-digit image therefore carries a label that has nothing to do with
-it, as good as a random digit, and the best answer to a random digit is 1/10 for each: the model
-learns to spread its probabilities over all ten digits for whatever is not a digit ("outlier
-exposure"). Training costs no extra time per epoch: the batches keep their size.
+``training_mix`` swaps a share of each epoch's training images for non-digit images that keep
+the swapped digit's label. Over the run a non-digit image therefore carries a label that has
+nothing to do with it, as good as a random digit, and the best answer to a random digit is 1/10
+for each: the model learns to spread its probabilities over all ten digits for whatever is not a
+digit ("outlier exposure"). Training costs no extra time per epoch: the batches keep their size.
 
 The non-digits here are drawn straight into MNIST's 28 x 28 framing by code of their own
 (strokes, line groups, blobs, letters in fonts the evaluation set in ``nondigits`` never uses),
@@ -13,7 +13,6 @@ so a benchmark on ``nondigits`` measures images unlike those trained on.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -21,13 +20,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
-from mnist_helpers.augment import random_affine
 from mnist_helpers.errors import ParameterError
 from mnist_helpers.nondigits import LETTERS, font
 
-# One training image in ten becomes a non-digit: enough to learn a flat answer for them, few
-# enough that the digits lose little (measured in benchmarks/not_a_digit.py).
-NONDIGIT_SHARE = 0.1
 POOL_SIZE = 3000
 # Fonts that the evaluation set (nondigits.FONT_FILES) does not use.
 TRAINING_FONTS = (
@@ -146,42 +141,3 @@ def _nondigit_ink(count: int, seed: int) -> torch.Tensor:
         calls = 8 if make in (polylines, line_groups) else 1
         parts += [make(-(-wanted // calls), generator) for _ in range(calls)]
     return torch.cat(parts)[:count]
-
-
-class NonDigitMixer:
-    """An augmentation that also swaps ``share`` of each chunk for a generated non-digit.
-
-    The non-digits are moved, turned and scaled like the digits (``random_affine``); the pool is
-    made once, on the CPU, and copied once to each device that asks for it.
-    """
-
-    def __init__(
-        self,
-        augment: Callable[[torch.Tensor], torch.Tensor] | None,
-        *,
-        mean: float,
-        std: float,
-        share: float = NONDIGIT_SHARE,
-        seed: int = 0,
-    ) -> None:
-        if not 0.0 <= share < 1.0:
-            raise ParameterError(f"share must be >= 0 and < 1; got {share!r}")
-        self.augment, self.share = augment, share
-        self.black = (0.0 - mean) / std  # pixel 0 in normalised units: the background
-        self.pool = training_nondigits(mean=mean, std=std, seed=seed)
-        self._pools = {self.pool.device: self.pool}
-
-    def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        """``(N, 1, 28, 28)`` normalised images, augmented, with ``share`` of them non-digits."""
-        moved = images if self.augment is None else self.augment(images)
-        count = round(self.share * len(images))
-        if count == 0:
-            return moved
-        pool = self._pools.get(images.device)
-        if pool is None:
-            pool = self._pools[images.device] = self.pool.to(images.device)
-        places = torch.randperm(len(images), device=images.device)[:count]
-        picks = torch.randint(len(pool), (count,), device=images.device)
-        moved = moved.clone()
-        moved[places] = random_affine(pool[picks], background=self.black)
-        return moved

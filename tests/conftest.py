@@ -4,11 +4,24 @@ that are plain functions live in tests/support.py, nbval's set-up in the root co
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
-from tests.support import NOTEBOOKS, REPO_ROOT, baseline_on_mnist, fit_quietly
+from tests.nbval_runs import NBVAL_RUNS, NBVAL_SCRATCH
+from tests.support import (
+    NOTEBOOKS,
+    REPO_ROOT,
+    BackgroundRun,
+    baseline_on_mnist,
+    fit_quietly,
+    hold_run_folder,
+    keep_epochs,
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -17,7 +30,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 # Fixtures that train on the real MNIST files or run notebooks: only slow tests may use them.
-SLOW_FIXTURES = ("trained_checkpoint", "small_pipeline")
+SLOW_FIXTURES = ("trained_checkpoint", "small_pipeline", "refused_train_runs")
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m "not slow"` deselects: every test is seen
@@ -63,16 +76,43 @@ def mnist_test_split():
     return load_mnist(train=False)
 
 
-@pytest.fixture(scope="session")
-def small_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The four notebooks run once, in order, with ``small_run=True`` into a temporary artifacts
-    folder; every check that needs executed notebooks or their files reads this one run.
+@dataclass(frozen=True)
+class SmallPipeline:
+    """The four notebooks run once, in order, as a small run (``small_run=True``, seed 42).
 
-    The run starts in notebooks/, where Jupyter starts a notebook, so it also shows that the
-    notebooks find the package's files from there. Returns the artifacts folder; the executed
-    notebooks are in its ``notebooks/`` folder.
+    ``source`` says who ran them. "nbval": the artifacts are nbval's scratch folder and
+    ``cells_passed`` holds how many of each notebook's cells nbval passed. "papermill": the
+    executed notebooks are in ``executed``.
     """
-    from mnist_helpers.notebook_runner import run_notebook
+
+    artifacts: Path
+    source: Literal["nbval", "papermill"]
+    executed: Path | None = None
+    cells_passed: dict[str, int] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="session")
+def small_pipeline(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> SmallPipeline:
+    """The small pipeline; every check that needs its files reads this one run.
+
+    nbval runs the committed notebooks as this very run (the root conftest.py gives them
+    small_run and their artifacts folder, and testpaths puts notebooks/ before tests/). When it
+    ran every code cell of the four in this session and all passed, that run is returned;
+    otherwise (e.g. ``pytest tests/test_notebooks.py``) papermill runs them here.
+
+    Both runs start in notebooks/, where Jupyter starts a notebook (nbval starts each kernel in
+    its notebook's folder, see ``IPyNbFile.setup`` in nbval/plugin.py), so either shows that the
+    notebooks find the package's files from there.
+    """
+    from mnist_helpers.notebook_runner import notebook_path, run_notebook
+
+    runs = request.config.stash.get(NBVAL_RUNS, None)
+    notebooks = {name: notebook_path(name) for name in NOTEBOOKS}
+    if runs is not None and all(runs.ran_every_cell(path) for path in notebooks.values()):
+        passed = {name: len(runs.cells(path).clean_passes()) for name, path in notebooks.items()}
+        return SmallPipeline(NBVAL_SCRATCH, "nbval", cells_passed=passed)
 
     artifacts = tmp_path_factory.mktemp("pipeline") / "artifacts"
     for name in NOTEBOOKS:
@@ -84,4 +124,86 @@ def small_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
             timeout=600,
         )
         assert result.returncode == 0, f"{name} failed:\n{result.stderr[-3000:]}"
-    return artifacts
+    return SmallPipeline(artifacts, "papermill", executed=artifacts / "notebooks")
+
+
+# --- 02_train's refusals through papermill --------------------------------------------------------
+# Each refusal stops in an early cell, so a run is mostly its kernel's start-up: the runs the
+# session's tests need start together, and each test waits for its own. A test names its case by
+# parametrising ``refused_train_run`` indirectly.
+
+REFUSAL_CASES = ("unknown parameter", "unwritable folder", "held folder", "changed recipe")
+
+
+def _start_refusal(case: str, folder: Path, stack: ExitStack) -> BackgroundRun:
+    """Start the 02_train run of ``case`` into ``folder`` (its artifacts folder)."""
+    from mnist_helpers.config import TrainParams
+
+    parameters: dict[str, object] = {"small_run": True, "artifacts_dir": folder}
+    if case == "unknown parameter":
+        parameters["epoch"] = 1  # a typo of epochs
+    elif case == "unwritable folder":
+        parameters["artifacts_dir"] = "/proc/x"
+    elif case == "held folder":
+        holder = hold_run_folder(folder)
+        stack.callback(holder.wait)
+        stack.callback(holder.kill)
+    else:  # "changed recipe": a baseline small run's checkpoint, resumed with another recipe
+        keep_epochs(
+            TrainParams(
+                artifacts_dir=str(folder),
+                recipe="baseline",
+                augment=True,
+                small_run=True,
+                epochs=5,
+                device="cpu",
+                precision="fp32",
+            ),
+            [0.5],
+        )
+        parameters.update(recipe="strong", resume="checkpoints/last.pt")
+    run = BackgroundRun("02_train", folder.parent / "out.ipynb", parameters)
+    stack.callback(run.stop)
+    return run
+
+
+@pytest.fixture(scope="session")
+def refused_train_runs(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, tuple[Path, BackgroundRun]]]:
+    """The refusal runs that this session's selected tests name, all started at once, by case:
+    (artifacts folder, run)."""
+    wanted = {
+        item.callspec.params["refused_train_run"]
+        for item in request.session.items
+        if "refused_train_run" in getattr(getattr(item, "callspec", None), "params", {})
+    }
+    if unknown := wanted.difference(REFUSAL_CASES):
+        raise ValueError(f"no refusal case {sorted(unknown)}; the cases are {REFUSAL_CASES}")
+    root = tmp_path_factory.mktemp("refusals")
+    with ExitStack() as stack:
+        runs = {}
+        for case in (case for case in REFUSAL_CASES if case in wanted):  # unprepared ones first
+            folder = root / case.replace(" ", "-") / "artifacts"
+            runs[case] = (folder, _start_refusal(case, folder, stack))
+        yield runs
+
+
+@dataclass(frozen=True)
+class RefusedTrainRun:
+    """A finished 02_train papermill run that was meant to refuse."""
+
+    folder: Path  # its artifacts folder
+    output: Path  # the executed notebook, as far as it ran
+    returncode: int
+    stderr: str  # papermill's log: the refusal's traceback is in it
+
+
+@pytest.fixture
+def refused_train_run(
+    request: pytest.FixtureRequest, refused_train_runs: dict[str, tuple[Path, BackgroundRun]]
+) -> RefusedTrainRun:
+    """The finished refusal run of the case this test is parametrised with."""
+    folder, run = refused_train_runs[request.param]
+    result = run.wait()
+    return RefusedTrainRun(folder, run.output, result.returncode, result.stderr)

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import struct
+import subprocess
+import sys
+import textwrap
 import zlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +18,20 @@ import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ("01_data_exploration", "02_train", "03_evaluate", "04_inference")
+CPU = torch.device("cpu")
 
 
-def baseline_on_mnist(*, seed: int, epochs: int, augment: bool, train_limit: int | None = None):
+def baseline_on_mnist(
+    *,
+    seed: int,
+    epochs: int,
+    augment: bool,
+    train_limit: int | None = None,
+    small_run: bool = False,
+):
     """The default recipe at its default parameters, seeded, with loaders over the real MNIST
-    files on the CPU; ``train_limit`` keeps only the first training images."""
+    files on the CPU; ``train_limit`` keeps only the first training images, ``small_run`` takes
+    the notebooks' small run's images."""
     from mnist_helpers.config import TrainParams
     from mnist_helpers.device import set_seed
     from mnist_helpers.loaders import make_train_val_loaders
@@ -30,6 +45,7 @@ def baseline_on_mnist(*, seed: int, epochs: int, augment: bool, train_limit: int
         seed=seed,
         device=device,
         augment=augment,
+        small_run=small_run,
     )
     loader = data.train_loader
     loader.images, loader.labels = loader.images[:train_limit], loader.labels[:train_limit]
@@ -102,3 +118,111 @@ def read_history(artifacts: Path) -> list[dict]:
 def without_time(history: list[dict]) -> list[dict]:
     """History records without their wall-clock ``seconds`` (the one field that varies)."""
     return [{k: v for k, v in record.items() if k != "seconds"} for record in history]
+
+
+def start_like_02_train(params, run, *, steps_per_epoch: int):
+    """What 02_train does before fit, on the CPU: check the resume, build the recipe, restore,
+    make the keeper. Returns the training setup, the first epoch to run and the keeper."""
+    from mnist_helpers.checkpoint import CheckpointKeeper
+    from mnist_helpers.recipes import build_training, get_recipe, restore_training_state
+    from mnist_helpers.resume import resume_checkpoint
+
+    resume_from = resume_checkpoint(params, run)
+    setup = build_training(
+        get_recipe(params.recipe),
+        lr=params.lr,
+        epochs=params.epochs,
+        steps_per_epoch=steps_per_epoch,
+        device=CPU,
+    )
+    start_epoch = 1
+    if resume_from is not None:
+        start_epoch = restore_training_state(resume_from, setup)["start_epoch"]
+    keeper = CheckpointKeeper(
+        run.folder,
+        setup.model,
+        setup.optimizer,
+        scheduler=setup.scheduler,
+        params=params.as_dict(),
+        seed=params.seed,
+        resumed_from=resume_from,
+    )
+    return setup, start_epoch, keeper
+
+
+def keep_epochs(params, val_accs: list[float]) -> None:
+    """Record epochs with these validation accuracies into ``params.artifacts`` as 02_train's
+    keeper would, without training."""
+    from mnist_helpers.run_folder import open_run_folder
+
+    with open_run_folder(params.artifacts) as run:
+        setup, _, keeper = start_like_02_train(params, run, steps_per_epoch=2)
+        for val_acc in val_accs:
+            epoch = len(keeper.history) + 1
+            with torch.no_grad():  # each epoch's weights differ, so files can be told apart
+                next(setup.model.parameters()).add_(1.0)
+            record = {"epoch": epoch, "train_loss": 1.0, "train_acc": 0.5, "seconds": 0.0}
+            keeper({**record, "val_loss": 1 - val_acc, "val_acc": val_acc})
+
+
+HOLD_THE_FOLDER = textwrap.dedent("""
+    import sys, time
+    from mnist_helpers.run_folder import open_run_folder
+    open_run_folder(sys.argv[1])
+    print("holding", flush=True)
+    time.sleep(120)
+""")
+
+
+def hold_run_folder(folder: Path) -> subprocess.Popen[str]:
+    """A second Python process that has opened ``folder`` for a run (for 120 s); kill it when
+    done."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_FOLDER, str(folder)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "holding"
+    return process
+
+
+class BackgroundRun:
+    """A papermill run of a notebook, started at once and collected with ``wait``: runs started
+    together overlap their kernels' start-up, which is most of a run that stops early."""
+
+    def __init__(self, name: str, output: Path, parameters: Mapping[str, Any]) -> None:
+        from mnist_helpers.notebook_runner import (
+            child_environment,
+            notebook_path,
+            papermill_command,
+        )
+
+        self.output = output  # the executed notebook, as far as it ran
+        output.parent.mkdir(parents=True, exist_ok=True)
+        # papermill's log goes to a file: a pipe nobody reads until the end could fill and stall it.
+        self._log = output.with_suffix(".log")
+        with self._log.open("w") as log:
+            self.process = subprocess.Popen(
+                papermill_command(notebook_path(name), output, parameters),
+                cwd=REPO_ROOT,
+                env=child_environment(),
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                start_new_session=True,  # a group of its own, so that stop() reaches the kernel
+            )
+
+    def wait(self, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        """The finished run; its ``stderr`` is papermill's log, tracebacks included."""
+        try:
+            returncode = self.process.wait(timeout)
+        finally:
+            self.stop()
+        return subprocess.CompletedProcess(self.process.args, returncode, "", self._log.read_text())
+
+    def stop(self) -> None:
+        """Kill papermill and its kernel if they are still running."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()

@@ -39,7 +39,7 @@ def test_training_augmentation_fills_with_black_in_the_given_normalisation() -> 
     black = (0.0 - mean) / std  # pixel value 0 after (x - mean) / std
     images = torch.full((16, 1, 28, 28), black)
     images[:, :, 12:16, 12:16] = (1.0 - mean) / std  # a white square
-    moved = training_augmentation(mean, std)(images)
+    moved = training_augmentation(mean, std)(images, torch.zeros(16, dtype=torch.long))
     # Black areas moved into view stay black: the border and every pixel within [black, white].
     torch.testing.assert_close(moved[:, :, 0], torch.full_like(moved[:, :, 0], black))
     assert moved.min() >= black - 1e-5 and moved.max() <= (1.0 - mean) / std + 1e-5

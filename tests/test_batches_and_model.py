@@ -122,8 +122,9 @@ def test_bad_widths_are_refused():
 def test_augmentation_is_applied_to_every_image_once_per_epoch():
     calls = []
 
-    def add_one(images):
+    def add_one(images, labels):
         calls.append(len(images))
+        assert len(labels) == len(images)  # each chunk comes with its own labels
         return images + 1
 
     images = torch.zeros(10, 1, 2, 2)
@@ -137,7 +138,7 @@ def test_augmentation_is_applied_to_every_image_once_per_epoch():
 def test_augmentation_cannot_be_attached_after_construction():
     loader = TensorBatches(torch.zeros(4, 1, 2, 2), torch.arange(4), 2)
     with pytest.raises(AttributeError):
-        loader.augment = lambda images: images + 1
+        loader.augment = lambda images, labels: images + 1
     assert loader.augment is None
     assert torch.equal(torch.cat([images for images, _ in loader]), torch.zeros(4, 1, 2, 2))
 
@@ -169,5 +170,5 @@ def test_train_val_loaders_refuse_a_non_boolean_augment(tiny_mnist):
             val_fraction=0.25,
             seed=0,
             device=torch.device("cpu"),
-            augment=lambda images: images,
+            augment=lambda images, labels: images,
         )

@@ -9,18 +9,28 @@ import pytest
 import torch
 from PIL import Image
 
+from mnist_helpers import training_mix
 from mnist_helpers.cli import main as cli_main
 from mnist_helpers.drawing_like import digit_to_drawing
 from mnist_helpers.drawn_digits import SOURCES, drawn_digit_set, stroked_digit, typed_digit
 from mnist_helpers.errors import ParameterError
-from mnist_helpers.nondigits import CONVENTIONS, DIGIT_LIKE, FAMILIES, LETTERS, nondigit_set
-from mnist_helpers.outlier_exposure import NonDigitMixer, training_nondigits
+from mnist_helpers.nondigits import (
+    CONVENTIONS,
+    DIGIT_LIKE,
+    FAMILIES,
+    FONT_FILES,
+    LETTERS,
+    nondigit_set,
+)
+from mnist_helpers.outlier_exposure import training_nondigits
 from mnist_helpers.predict import (
     DIGIT,
     NOT_A_DIGIT,
     UNSURE,
     read_status,
 )
+from mnist_helpers.training_mix import TrainingMix
+from mnist_helpers.typed_digits import TRAINING_DIGIT_FONTS, typed_training_digits
 
 # --- generators -----------------------------------------------------------------------------
 
@@ -77,15 +87,48 @@ def test_training_nondigits_are_normalised_28_by_28_images_with_ink() -> None:
     torch.testing.assert_close(pool, training_nondigits(40, mean=mean, std=std, seed=1))
 
 
-def test_mixer_swaps_the_given_share_and_keeps_the_rest() -> None:
+def test_mix_swaps_the_given_shares_and_keeps_the_rest() -> None:
     torch.manual_seed(0)
-    mixer = NonDigitMixer(None, mean=0.0, std=1.0, share=0.25)
+    mix = TrainingMix(mean=0.0, std=1.0, nondigit_share=0.25, typed_share=0.125, move=False)
     images = torch.full((64, 1, 28, 28), 7.0)  # a value no generated image holds
-    mixed = mixer(images)
+    mixed = mix(images, torch.arange(64) % 10)
     unchanged = (mixed == 7.0).flatten(1).all(1)
-    assert int((~unchanged).sum()) == 16
-    with pytest.raises(ParameterError, match="share"):
-        NonDigitMixer(None, mean=0.0, std=1.0, share=1.0)
+    assert int((~unchanged).sum()) == 16 + 8
+    assert torch.equal(images, torch.full((64, 1, 28, 28), 7.0))  # the input is left alone
+    for shares in (
+        {"nondigit_share": 1.0},
+        {"typed_share": -0.1},
+        {"nondigit_share": 0.6, "typed_share": 0.4},
+    ):
+        with pytest.raises(ParameterError, match="share"):
+            TrainingMix(mean=0.0, std=1.0, **shares)
+
+
+def test_typed_stand_ins_show_the_digit_they_replace(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Stand-ins unmoved (random_affine as the identity), no non-digits, and all but one image
+    # swapped: each stand-in must be one of the pool's images of its own label, so the label the
+    # batch carries stays true.
+    monkeypatch.setattr(training_mix, "random_affine", lambda images, background: images)
+    torch.manual_seed(0)
+    mix = TrainingMix(mean=0.0, std=1.0, nondigit_share=0.0, typed_share=0.99)
+    pool, pool_labels = typed_training_digits(mean=0.0, std=1.0)
+    labels = torch.arange(100) % 10
+    mixed = mix(torch.full((100, 1, 28, 28), 7.0), labels)
+    swapped = ~(mixed == 7.0).flatten(1).all(1)
+    assert int(swapped.sum()) == 99
+    same = (mixed[swapped].flatten(1)[:, None] == pool.flatten(1)[None]).all(2)  # (99, pool)
+    assert same.any(1).all()
+    assert torch.equal(pool_labels[same.float().argmax(1)], labels[swapped])
+
+
+def test_typed_training_digits_use_fonts_the_evaluation_never_uses() -> None:
+    assert not set(TRAINING_DIGIT_FONTS) & set(FONT_FILES)
+    images, labels = typed_training_digits(3, mean=0.0, std=1.0, seed=5)
+    assert images.shape == (30, 1, 28, 28)
+    assert labels.tolist() == [d for d in range(10) for _ in range(3)]
+    assert (images.flatten(1).amax(1) > 0.9).all()  # each holds strong ink, as MNIST does
+    again, _ = typed_training_digits(3, mean=0.0, std=1.0, seed=5)
+    torch.testing.assert_close(images, again)
 
 
 # --- the status rule ------------------------------------------------------------------------

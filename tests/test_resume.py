@@ -19,12 +19,10 @@ from mnist_helpers.batches import TensorBatches
 from mnist_helpers.checkpoint import CheckpointKeeper, load_checkpoint, save_checkpoint
 from mnist_helpers.config import TrainParams
 from mnist_helpers.errors import CheckpointError, ResumeError
-from mnist_helpers.recipes import build_training, get_recipe, restore_training_state
 from mnist_helpers.resume import FROZEN_ON_RESUME, resume_checkpoint
 from mnist_helpers.run_folder import open_run_folder
 from mnist_helpers.train import fit
-
-CPU = torch.device("cpu")
+from tests.support import keep_epochs, start_like_02_train
 
 
 class KilledError(Exception):
@@ -44,39 +42,12 @@ def _params(folder: Path, **changes) -> TrainParams:
     return TrainParams(**{**values, "precision": "fp32", **changes})
 
 
-def _start(params: TrainParams, run, *, steps_per_epoch: int):
-    """What 02_train does before fit: check the resume, build the recipe, restore, make the keeper.
-
-    Returns the training setup, the first epoch to run and the keeper."""
-    resume_from = resume_checkpoint(params, run)
-    setup = build_training(
-        get_recipe(params.recipe),
-        lr=params.lr,
-        epochs=params.epochs,
-        steps_per_epoch=steps_per_epoch,
-        device=CPU,
-    )
-    start_epoch = 1
-    if resume_from is not None:
-        start_epoch = restore_training_state(resume_from, setup)["start_epoch"]
-    keeper = CheckpointKeeper(
-        run.folder,
-        setup.model,
-        setup.optimizer,
-        scheduler=setup.scheduler,
-        params=params.as_dict(),
-        seed=params.seed,
-        resumed_from=resume_from,
-    )
-    return setup, start_epoch, keeper
-
-
 def _train(params: TrainParams, *, stop_after_epoch: int | None = None) -> CheckpointKeeper:
     """One 02_train run; ``stop_after_epoch`` interrupts it once that epoch is saved."""
     with open_run_folder(params.artifacts) as run:
         train, val = _loaders(params.batch_size)
         torch.manual_seed(params.seed)
-        setup, start_epoch, keeper = _start(params, run, steps_per_epoch=len(train))
+        setup, start_epoch, keeper = start_like_02_train(params, run, steps_per_epoch=len(train))
 
         def on_epoch_end(record):
             keeper(record)
@@ -98,18 +69,6 @@ def _train(params: TrainParams, *, stop_after_epoch: int | None = None) -> Check
     return keeper
 
 
-def _keep(params: TrainParams, val_accs: list[float]) -> None:
-    """Record epochs with these validation accuracies as 02_train's keeper would, untrained."""
-    with open_run_folder(params.artifacts) as run:
-        setup, _, keeper = _start(params, run, steps_per_epoch=2)
-        for val_acc in val_accs:
-            epoch = len(keeper.history) + 1
-            with torch.no_grad():  # each epoch's weights differ, so files can be told apart
-                next(setup.model.parameters()).add_(1.0)
-            record = {"epoch": epoch, "train_loss": 1.0, "train_acc": 0.5, "seconds": 0.0}
-            keeper({**record, "val_loss": 1 - val_acc, "val_acc": val_acc})
-
-
 def _weights(path: Path) -> dict[str, torch.Tensor]:
     return load_checkpoint(path)["model_state"]
 
@@ -123,7 +82,7 @@ def _same_weights(a: Path, b: Path) -> bool:
 def three_epoch_run(tmp_path_factory) -> Path:
     """A finished 3-epoch run of the constant-rate recipe."""
     folder = tmp_path_factory.mktemp("finished") / "artifacts"
-    _keep(_params(folder, recipe="seed"), [0.5, 0.6, 0.7])
+    keep_epochs(_params(folder, recipe="seed"), [0.5, 0.6, 0.7])
     return folder
 
 
@@ -198,7 +157,7 @@ def test_constant_rate_run_grows_and_records_the_epochs_it_ran(tmp_path):
 @pytest.mark.parametrize("recipe", ["strong", "baseline"])
 def test_schedule_resumed_past_its_plan_is_refused_clearly(tmp_path, recipe):
     folder = tmp_path / "artifacts"
-    _keep(_params(folder, recipe=recipe, epochs=2), [0.5, 0.6])
+    keep_epochs(_params(folder, recipe=recipe, epochs=2), [0.5, 0.6])
     longer = _params(folder, recipe=recipe, epochs=3, resume="checkpoints/last.pt")
     with open_run_folder(folder) as run, pytest.raises(ResumeError) as caught:
         resume_checkpoint(longer, run)
@@ -247,10 +206,10 @@ def test_stop_between_last_and_best_writes_is_repaired_on_resume(tmp_path, monke
     folder = tmp_path / "artifacts"
     with monkeypatch.context() as patch, pytest.raises(KilledError):
         _stop_at_write(patch, "best.pt", epoch=4)
-        _keep(_params(folder, recipe="seed", epochs=6), [0.5, 0.6, 0.55, 0.7])
+        keep_epochs(_params(folder, recipe="seed", epochs=6), [0.5, 0.6, 0.55, 0.7])
     last = load_checkpoint(folder / "checkpoints" / "last.pt")
     assert last["epoch"] == 4 and load_checkpoint(folder / "checkpoints" / "best.pt")["epoch"] == 2
-    _keep(_params(folder, recipe="seed", epochs=6, resume="checkpoints/last.pt"), [0.65])
+    keep_epochs(_params(folder, recipe="seed", epochs=6, resume="checkpoints/last.pt"), [0.65])
     best = folder / "checkpoints" / "best.pt"
     assert load_checkpoint(best)["epoch"] == 4  # the best epoch the history names
     assert torch.equal(
@@ -267,11 +226,12 @@ def test_stop_between_last_and_best_writes_is_repaired_on_resume(tmp_path, monke
 
 def test_stale_best_from_an_earlier_run_is_replaced_on_resume(tmp_path, monkeypatch):
     folder = tmp_path / "artifacts"
-    _keep(_params(folder, recipe="seed", epochs=3), [0.5, 0.9, 0.6])  # its best.pt stays behind
+    # Its best.pt stays behind.
+    keep_epochs(_params(folder, recipe="seed", epochs=3), [0.5, 0.9, 0.6])
     old_best = load_checkpoint(folder / "checkpoints" / "best.pt")
     with monkeypatch.context() as patch, pytest.raises(KilledError):
         _stop_at_write(patch, "best.pt", epoch=1)
-        _keep(_params(folder, recipe="seed", epochs=3, seed=5), [0.4])
+        keep_epochs(_params(folder, recipe="seed", epochs=3, seed=5), [0.4])
     resumed = _params(folder, recipe="seed", epochs=3, seed=5, resume="checkpoints/last.pt")
     with open_run_folder(folder) as run:
         checkpoint = resume_checkpoint(resumed, run)
@@ -285,7 +245,7 @@ def test_stop_before_the_history_write_is_repaired_on_resume(tmp_path, monkeypat
     folder = tmp_path / "artifacts"
     with monkeypatch.context() as patch, pytest.raises(KilledError):
         _stop_at_write(patch, "history.json", epoch=2)
-        _keep(_params(folder, recipe="seed", epochs=3), [0.5, 0.6])
+        keep_epochs(_params(folder, recipe="seed", epochs=3), [0.5, 0.6])
     assert len(json.loads((folder / "history.json").read_text())) == 1
     resumed = _params(folder, recipe="seed", epochs=3, resume="checkpoints/last.pt")
     with open_run_folder(folder) as run:
@@ -296,7 +256,7 @@ def test_stop_before_the_history_write_is_repaired_on_resume(tmp_path, monkeypat
 
 def test_best_of_another_run_that_cannot_be_rebuilt_is_refused(tmp_path):
     folder = tmp_path / "artifacts"
-    _keep(_params(folder, recipe="seed", epochs=3), [0.5, 0.6, 0.7])
+    keep_epochs(_params(folder, recipe="seed", epochs=3), [0.5, 0.6, 0.7])
     last = load_checkpoint(folder / "checkpoints" / "last.pt")
     forged = dict(last, history=[dict(r) for r in last["history"]])
     forged["history"][0]["val_acc"] = 2.0  # the best epoch is now 1, whose weights are gone
@@ -309,7 +269,7 @@ def test_best_of_another_run_that_cannot_be_rebuilt_is_refused(tmp_path):
 
 def test_keeper_writes_only_inside_its_folder(tmp_path):
     folder = tmp_path / "run" / "artifacts"
-    _keep(_params(folder, recipe="seed", epochs=1), [0.5])
+    keep_epochs(_params(folder, recipe="seed", epochs=1), [0.5])
     written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     inside = [p for p in written if Path(tmp_path / p).is_relative_to(folder)]
     assert written == inside
@@ -317,16 +277,12 @@ def test_keeper_writes_only_inside_its_folder(tmp_path):
 
 
 @pytest.mark.slow
-def test_train_notebook_refuses_a_changed_recipe_before_loading_data(tmp_path):
-    # The issue's case: -p recipe strong on a baseline checkpoint died in load_state_dict.
-    from mnist_helpers.notebook_runner import run_notebook
-
-    folder = tmp_path / "artifacts"
-    _keep(_params(folder, recipe="baseline", augment=True, small_run=True, epochs=5), [0.5])
-    parameters = {"small_run": True, "artifacts_dir": str(folder), "recipe": "strong"}
-    result = run_notebook(
-        "02_train", tmp_path / "out.ipynb", {**parameters, "resume": "checkpoints/last.pt"}
-    )
-    assert result.returncode != 0
-    assert "ResumeError: resume: recipe='strong' differs from the run in" in result.stderr
-    assert "RuntimeError" not in result.stderr
+@pytest.mark.parametrize("refused_train_run", ["changed recipe"], indirect=True)
+def test_train_notebook_refuses_a_changed_recipe_before_loading_data(refused_train_run):
+    # The issue's case: -p recipe strong on a baseline checkpoint died in load_state_dict. The
+    # run (``refused_train_runs`` in conftest) resumes a baseline small run's checkpoint with
+    # -p recipe strong.
+    assert refused_train_run.returncode != 0
+    message = "ResumeError: resume: recipe='strong' differs from the run in"
+    assert message in refused_train_run.stderr
+    assert "RuntimeError" not in refused_train_run.stderr

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 from dataclasses import fields
 from pathlib import Path
 
@@ -30,28 +29,14 @@ from mnist_helpers.config import (
 from mnist_helpers.data import split_indices
 from mnist_helpers.errors import ParameterError, RunFolderBusyError
 from mnist_helpers.run_folder import LOCK_NAME, open_run_folder, prepare_artifacts_dir
-from tests.conftest import REPO_ROOT
-
-HOLD_THE_FOLDER = textwrap.dedent("""
-    import sys, time
-    from mnist_helpers.run_folder import open_run_folder
-    open_run_folder(sys.argv[1])
-    print("holding", flush=True)
-    time.sleep(120)
-""")
+from tests.support import HOLD_THE_FOLDER, REPO_ROOT, hold_run_folder
 
 
 @pytest.fixture
 def other_process_holding(tmp_path):
     """A second Python process that has opened ``tmp_path / "artifacts"`` for a run."""
     folder = tmp_path / "artifacts"
-    process = subprocess.Popen(
-        [sys.executable, "-c", HOLD_THE_FOLDER, str(folder)],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO_ROOT,
-    )
-    assert process.stdout.readline().strip() == "holding"
+    process = hold_run_folder(folder)
     yield folder, process
     process.kill()
     process.wait()
@@ -266,21 +251,8 @@ def test_notebook_parameter_cell_repeats_the_dataclass_defaults(params_class):
 
 
 # --- the same failures through papermill, as the issue ran them ----------------------------------
-
-
-def _papermill_02(tmp_path: Path, *params: str) -> subprocess.CompletedProcess:
-    from mnist_helpers.notebook_runner import child_environment
-
-    command = [sys.executable, "-m", "papermill", "--no-progress-bar", "-k", "python3"]
-    command += [str(REPO_ROOT / "notebooks" / "02_train.ipynb"), str(tmp_path / "out.ipynb")]
-    return subprocess.run(
-        [*command, *params],
-        cwd=REPO_ROOT,
-        env=child_environment(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+# The runs start together (the ``refused_train_runs`` fixture in conftest); each test waits for
+# its own.
 
 
 def _data_was_loaded(executed: Path) -> bool:
@@ -297,24 +269,23 @@ def _data_was_loaded(executed: Path) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("params", "message"),
+    ("refused_train_run", "message"),
     [
-        (("-p", "epoch", "1"), "unknown parameter 'epoch' (did you mean 'epochs'?) for 02_train"),
-        (("-p", "artifacts_dir", "/proc/x"), "artifacts_dir='/proc/x' cannot be written"),
+        ("unknown parameter", "unknown parameter 'epoch' (did you mean 'epochs'?) for 02_train"),
+        ("unwritable folder", "artifacts_dir='/proc/x' cannot be written"),
     ],
+    indirect=["refused_train_run"],
 )
-def test_train_notebook_refuses_before_loading_data(tmp_path, params, message):
-    result = _papermill_02(tmp_path, "-p", "small_run", "True", *params)
-    assert result.returncode != 0
-    assert message in result.stderr
-    assert not _data_was_loaded(tmp_path / "out.ipynb")
+def test_train_notebook_refuses_before_loading_data(refused_train_run, message):
+    assert refused_train_run.returncode != 0
+    assert message in refused_train_run.stderr
+    assert not _data_was_loaded(refused_train_run.output)
 
 
 @pytest.mark.slow
-def test_train_notebook_refuses_a_folder_another_run_holds(other_process_holding, tmp_path):
-    folder, _ = other_process_holding
-    result = _papermill_02(tmp_path, "-p", "small_run", "True", "-p", "artifacts_dir", str(folder))
-    assert result.returncode != 0
-    assert "is in use by another training run" in result.stderr
-    assert not _data_was_loaded(tmp_path / "out.ipynb")
-    assert not (folder / "checkpoints").exists()
+@pytest.mark.parametrize("refused_train_run", ["held folder"], indirect=True)
+def test_train_notebook_refuses_a_folder_another_run_holds(refused_train_run):
+    assert refused_train_run.returncode != 0
+    assert "is in use by another training run" in refused_train_run.stderr
+    assert not _data_was_loaded(refused_train_run.output)
+    assert not (refused_train_run.folder / "checkpoints").exists()
