@@ -6,7 +6,7 @@
   read as well as handwriting.
 
 Every epoch draws new places, new picks and new moves; the batches keep their size, so an epoch
-costs the same time as plain augmentation.
+has as many steps as without them (the mix itself costs well under a second per epoch).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from mnist_helpers.errors import ParameterError
 from mnist_helpers.outlier_exposure import training_nondigits
 from mnist_helpers.typed_digits import PER_DIGIT, typed_training_digits
 
-# Enough non-digits to learn a flat answer for them, few enough that the digits lose little;
-# typed digits at 3 % lift typed-digit accuracy from about 95 % to 99 %
-# (benchmarks/not_a_digit.py, --compare).
+# Enough non-digits to learn a flat answer for them, few enough that the digits lose little.
+# Typed digits at 3 %: benchmarks/not_a_digit.py read typed digits at 95.78 % without them and
+# 99.56 % with them (three seeds each), MNIST test accuracy within the seeds' spread.
 NONDIGIT_SHARE = 0.1
 TYPED_SHARE = 0.03
 
