@@ -34,6 +34,9 @@ FONT_FILES = (
     "STIXGeneral.ttf",
     "STIXGeneralBol.ttf",
 )
+# Matplotlib's Computer Modern faces with digits and letters: used only for training material
+# (outlier_exposure, typed_digits), never by the evaluation sets above.
+COMPUTER_MODERN_FONTS = ("cmr10.ttf", "cmss10.ttf", "cmtt10.ttf", "cmb10.ttf", "cmti10.ttf")
 
 
 @dataclass(frozen=True)

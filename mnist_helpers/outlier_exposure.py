@@ -21,16 +21,12 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
 from mnist_helpers.errors import ParameterError
-from mnist_helpers.nondigits import LETTERS, font
+from mnist_helpers.nondigits import COMPUTER_MODERN_FONTS, LETTERS, font
 
 POOL_SIZE = 3000
 # Fonts that the evaluation set (nondigits.FONT_FILES) does not use.
 TRAINING_FONTS = (
-    "cmr10.ttf",
-    "cmss10.ttf",
-    "cmtt10.ttf",
-    "cmb10.ttf",
-    "cmti10.ttf",
+    *COMPUTER_MODERN_FONTS,
     "DejaVuSans-BoldOblique.ttf",
     "DejaVuSansMono-BoldOblique.ttf",
     "STIXGeneralItalic.ttf",

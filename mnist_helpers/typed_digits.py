@@ -17,10 +17,10 @@ from PIL import Image, ImageDraw
 
 from mnist_helpers.errors import ParameterError
 from mnist_helpers.model import NUM_CLASSES
-from mnist_helpers.nondigits import font
+from mnist_helpers.nondigits import COMPUTER_MODERN_FONTS, font
 from mnist_helpers.preprocess import preprocess_steps
 
-TRAINING_DIGIT_FONTS = ("cmr10.ttf", "cmss10.ttf", "cmtt10.ttf", "cmb10.ttf", "cmti10.ttf")
+TRAINING_DIGIT_FONTS = COMPUTER_MODERN_FONTS
 PER_DIGIT = 100
 # Outlines as wide as this share of the type size: plain, bold and poster-heavy strokes.
 OUTLINES = (0.0, 0.0, 0.03, 0.06, 0.09)

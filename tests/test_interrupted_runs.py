@@ -8,8 +8,6 @@ would, and then finished as planned.
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -21,13 +19,15 @@ import torch
 
 from mnist_helpers.checkpoint import load_checkpoint
 from mnist_helpers.config import TrainParams
-from mnist_helpers.notebook_runner import (
-    child_environment,
-    notebook_path,
-    papermill_command,
-    run_notebook,
+from mnist_helpers.notebook_runner import run_notebook
+from tests.support import (
+    REPO_ROOT,
+    BackgroundRun,
+    baseline_on_mnist,
+    fit_quietly,
+    read_history,
+    without_time,
 )
-from tests.support import REPO_ROOT, baseline_on_mnist, fit_quietly, read_history, without_time
 
 pytestmark = pytest.mark.slow  # every test here trains, or saves in a process, for seconds
 
@@ -36,25 +36,16 @@ def _kill_after(artifacts: Path, finished_epochs: int, **parameters) -> list[dic
     """Start a small 02_train run into ``artifacts``, kill it (SIGKILL to papermill and its
     kernel) once ``history.json`` holds ``finished_epochs`` epochs; return that history."""
     parameters = {"small_run": True, "artifacts_dir": artifacts, **parameters}
-    output = artifacts.parent / f"{artifacts.name}-killed.ipynb"
-    process = subprocess.Popen(
-        papermill_command(notebook_path("02_train"), output, parameters),
-        cwd=REPO_ROOT,
-        env=child_environment(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    run = BackgroundRun("02_train", artifacts.parent / f"{artifacts.name}-killed.ipynb", parameters)
     history_path = artifacts / "history.json"
     try:
         deadline = time.monotonic() + 300
         while not (history_path.exists() and len(read_history(artifacts)) >= finished_epochs):
-            assert process.poll() is None, "the training run ended before it could be killed"
+            assert run.process.poll() is None, "the training run ended before it could be killed"
             assert time.monotonic() < deadline, f"no {finished_epochs} epochs within 5 minutes"
             time.sleep(0.1)
     finally:
-        os.killpg(process.pid, signal.SIGKILL)  # as a user's kill would: the whole group
-        process.wait()
+        run.stop()  # as a user's kill would: the whole group
     return read_history(artifacts)
 
 
