@@ -14,7 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.ipc_kernels import use_ipc_for_nbval
 from tests.nbval_runs import NBVAL_RUNS, NBVAL_SCRATCH, NbvalRuns, is_nbval_item
+from tests.worker_scopes import make_scheduler
 
 # nbval runs the committed notebooks unchanged, so it cannot pass them parameters: their kernels,
 # and only theirs, get these variables. The notebooks take them only for parameters they were not
@@ -28,16 +30,44 @@ NBVAL_ENVIRONMENT = {
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker
+        one_thread_per_worker()
+    use_ipc_for_nbval()
     # The record listens to collection and to every report as a plugin of its own.
     runs = NbvalRuns()
     config.stash[NBVAL_RUNS] = runs
     config.pluginmanager.register(runs, "nbval-runs")
 
 
+def one_thread_per_worker() -> None:
+    """Give this pytest-xdist worker, and every process it starts, one CPU thread.
+
+    The workers share the machine's cores. Processes whose thread pools each want every core slow
+    each other down several times over (OpenMP threads spin while they wait for each other), where
+    single-threaded ones just share the cores. Kernels, papermill and JupyterLab inherit the
+    variables; torch may already be imported here, so it is told directly as well.
+    """
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: absent without the plugin
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    # -n without --dist means "load": deal the tests out by the scopes that share a fixture.
+    if config.getoption("dist") != "load":
+        return None
+    return make_scheduler(config, log)
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     # The small_pipeline fixture may read this folder as this session's run: nothing an earlier
-    # session left there may still be in it.
-    shutil.rmtree(NBVAL_SCRATCH, ignore_errors=True)
+    # session left there may still be in it. Under pytest-xdist the controller clears it before
+    # any worker starts, and the workers leave it alone.
+    if not hasattr(session.config, "workerinput"):
+        shutil.rmtree(NBVAL_SCRATCH, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

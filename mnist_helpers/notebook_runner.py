@@ -24,6 +24,8 @@ from mnist_helpers.paths import project_root
 # passes it in ``env`` explicitly.
 OVERRIDE_VARIABLES = ("MNIST_SMALL_RUN", "MNIST_ARTIFACTS_DIR")
 INSTALL_HINT = 'pip install -e ".[notebooks]"'
+# What papermill's log says when the kernel lost one of its ports before it could bind it.
+KERNEL_PORT_RACE = ("Address already in use", "Kernel died before replying to kernel_info")
 
 
 def notebook_path(name: str | os.PathLike[str]) -> Path:
@@ -77,12 +79,26 @@ def run_notebook(
         )
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    return subprocess.run(
-        papermill_command(notebook_path(name), output, parameters),
-        cwd=cwd or project_root(),
-        env=child_environment(env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    for _ in range(2):  # a second start only when the first kernel lost its port
+        done = subprocess.run(
+            papermill_command(notebook_path(name), output, parameters),
+            cwd=cwd or project_root(),
+            env=child_environment(env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if not kernel_lost_its_port(done.returncode, done.stderr):
+            break
+    return done
+
+
+def kernel_lost_its_port(returncode: int, log: str) -> bool:
+    """Whether a papermill run failed only because its kernel could not bind its TCP port.
+
+    papermill picks five free ports and tells the kernel, which binds them a second or so later;
+    a process started in between can take one (papermill issue #511, jupyter_client issue #154).
+    The kernel then dies before any cell runs, so starting the run again is safe.
+    """
+    return returncode != 0 and all(sign in log for sign in KERNEL_PORT_RACE)

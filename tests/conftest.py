@@ -22,6 +22,7 @@ from tests.support import (
     hold_run_folder,
     keep_epochs,
 )
+from tests.worker_scopes import FIXTURE_SCOPES, unlisted_fixture_use
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -30,19 +31,23 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 # Fixtures that train on the real MNIST files or run notebooks: only slow tests may use them.
-SLOW_FIXTURES = ("trained_checkpoint", "small_pipeline", "refused_train_runs")
+SLOW_FIXTURES = tuple(FIXTURE_SCOPES)
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m "not slow"` deselects: every test is seen
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Keep the tiers true: a fast test that pulls in a training run would make the fast tier slow.
     for item in items:
-        used = [name for name in SLOW_FIXTURES if name in getattr(item, "fixturenames", ())]
+        fixture_names = getattr(item, "fixturenames", ())
+        used = [name for name in SLOW_FIXTURES if name in fixture_names]
+        # Keep the tiers true: a fast test that pulls in a training run would make it slow.
         if used and item.get_closest_marker("slow") is None:
             raise pytest.UsageError(
                 f"{item.nodeid} uses {', '.join(used)} (a real training or notebook run) but "
                 "is not marked slow; add @pytest.mark.slow"
             )
+        # One worker builds each of them (tests/worker_scopes.py).
+        if reason := unlisted_fixture_use(item.nodeid, fixture_names):
+            raise pytest.UsageError(reason)
 
 
 @pytest.fixture(scope="session")

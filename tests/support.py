@@ -193,19 +193,22 @@ class BackgroundRun:
     together overlap their kernels' start-up, which is most of a run that stops early."""
 
     def __init__(self, name: str, output: Path, parameters: Mapping[str, Any]) -> None:
-        from mnist_helpers.notebook_runner import (
-            child_environment,
-            notebook_path,
-            papermill_command,
-        )
+        from mnist_helpers.notebook_runner import notebook_path, papermill_command
 
         self.output = output  # the executed notebook, as far as it ran
         output.parent.mkdir(parents=True, exist_ok=True)
         # papermill's log goes to a file: a pipe nobody reads until the end could fill and stall it.
         self._log = output.with_suffix(".log")
+        self._command = papermill_command(notebook_path(name), output, parameters)
+        self._restarted = False
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        from mnist_helpers.notebook_runner import child_environment
+
         with self._log.open("w") as log:
-            self.process = subprocess.Popen(
-                papermill_command(notebook_path(name), output, parameters),
+            return subprocess.Popen(
+                self._command,
                 cwd=REPO_ROOT,
                 env=child_environment(),
                 stdout=subprocess.DEVNULL,
@@ -214,12 +217,33 @@ class BackgroundRun:
             )
 
     def wait(self, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        """The finished run; its ``stderr`` is papermill's log, tracebacks included."""
+        """The finished run; its ``stderr`` is papermill's log, tracebacks included. A run whose
+        kernel lost its port before any cell ran is started once more (``run_notebook`` does the
+        same)."""
+        from mnist_helpers.notebook_runner import kernel_lost_its_port
+
         try:
             returncode = self.process.wait(timeout)
+            if kernel_lost_its_port(returncode, self._log.read_text()) and not self._restarted:
+                self._restarted = True
+                self.process = self._start()
+                returncode = self.process.wait(timeout)
         finally:
             self.stop()
         return subprocess.CompletedProcess(self.process.args, returncode, "", self._log.read_text())
+
+    def running(self) -> bool:
+        """Whether the run is still going; one whose kernel lost its port is started again."""
+        from mnist_helpers.notebook_runner import kernel_lost_its_port
+
+        returncode = self.process.poll()
+        if returncode is None:
+            return True
+        if kernel_lost_its_port(returncode, self._log.read_text()) and not self._restarted:
+            self._restarted = True
+            self.process = self._start()
+            return True
+        return False
 
     def stop(self) -> None:
         """Kill papermill and its kernel if they are still running."""

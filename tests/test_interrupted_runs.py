@@ -41,7 +41,7 @@ def _kill_after(artifacts: Path, finished_epochs: int, **parameters) -> list[dic
     try:
         deadline = time.monotonic() + 300
         while not (history_path.exists() and len(read_history(artifacts)) >= finished_epochs):
-            assert run.process.poll() is None, "the training run ended before it could be killed"
+            assert run.running(), "the training run ended before it could be killed"
             assert time.monotonic() < deadline, f"no {finished_epochs} epochs within 5 minutes"
             time.sleep(0.1)
     finally:
