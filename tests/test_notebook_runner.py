@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,25 @@ def test_missing_papermill_says_which_extra_to_install(monkeypatch, tmp_path):
     with pytest.raises(MissingExtraError, match=r"\.\[notebooks\]"):
         run_notebook("02_train", tmp_path / "out.ipynb", {})
     assert not (tmp_path / "out.ipynb").exists()
+
+
+def test_a_run_whose_kernel_lost_its_port_is_started_once_more(monkeypatch, tmp_path):
+    # subprocess.run stands in for papermill here; the real runs are in the slow tier.
+    lost = (
+        "ZMQError: Address already in use\nRuntimeError: Kernel died before replying to kernel_info"
+    )
+    results = [(1, lost), (1, lost), (0, "")]
+    calls = []
+
+    def fake_run(command, **kwargs):
+        calls.append(command)
+        returncode, stderr = results[len(calls) - 1]
+        return subprocess.CompletedProcess(command, returncode, "", stderr)
+
+    monkeypatch.setattr(notebook_runner.subprocess, "run", fake_run)
+    done = run_notebook("02_train", tmp_path / "out.ipynb", {})
+    assert len(calls) == 2 and done.returncode == 1  # once more, not until it works
+    calls.clear()
+    results[:] = [(1, "ValueError: unknown parameter"), (0, "")]
+    assert run_notebook("02_train", tmp_path / "out.ipynb", {}).returncode == 1
+    assert len(calls) == 1  # any other failure is the run's own: no second start

@@ -13,10 +13,19 @@ import nbformat
 import pytest
 
 from mnist_helpers.notebook_runner import notebook_path
-from tests.nbval_runs import code_cell_count
+from tests.nbval_runs import NBVAL_RUNS, code_cell_count
 from tests.support import NOTEBOOKS, read_history
 
 pytestmark = pytest.mark.slow  # every test here starts a kernel or reads the pipeline's run
+
+
+def test_a_session_that_runs_the_notebooks_reads_nbval_run(small_pipeline, request):
+    # Under pytest-xdist this holds only if nbval's items and this module share a worker.
+    runs = request.config.stash[NBVAL_RUNS]
+    every_cell = {name: set(range(code_cell_count(notebook_path(name)))) for name in NOTEBOOKS}
+    if any(runs.cells(notebook_path(n)).selected != every_cell[n] for n in NOTEBOOKS):
+        pytest.skip("this session does not run every notebook cell with nbval")
+    assert small_pipeline.source == "nbval"
 
 
 def test_pipeline_runs_every_cell_and_writes_every_artifact(small_pipeline):

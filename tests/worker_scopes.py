@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 SMALL_PIPELINE = "small-pipeline"
 TRAINED_CHECKPOINT = "trained-checkpoint"
@@ -68,12 +69,12 @@ def unlisted_fixture_use(nodeid: str, fixture_names: tuple[str, ...] | list[str]
     return None
 
 
-def make_scheduler(config: pytest.Config, log: Any) -> Any:
+class SharedFixtureScheduling(LoadScopeScheduling):
     """pytest-xdist's load-by-scope scheduler, with the scopes above."""
-    from xdist.scheduler import LoadScopeScheduling
 
-    class SharedFixtureScheduling(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            return scope_of(nodeid)
+    def _split_scope(self, nodeid: str) -> str:
+        return scope_of(nodeid)
 
+
+def make_scheduler(config: pytest.Config, log: Any) -> SharedFixtureScheduling:
     return SharedFixtureScheduling(config, log)
