@@ -27,6 +27,7 @@ import argparse
 import statistics
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -35,7 +36,7 @@ import torch
 
 from mnist_helpers.atomic import write_bytes
 from mnist_helpers.augment import training_augmentation
-from mnist_helpers.batches import TensorBatches
+from mnist_helpers.batches import Augmentation, TensorBatches
 from mnist_helpers.config import TrainParams
 from mnist_helpers.data import MNIST_MEAN, MNIST_STD, load_mnist
 from mnist_helpers.device import autocast_dtype, get_device, set_seed
@@ -93,9 +94,10 @@ def evaluation_sets(per_family: int, per_source: int) -> dict[str, EvalSet]:
     }
 
 
-# What --compare trains besides the default: each leaves out one kind of stand-in, or both.
-TRAININGS = {
-    "default": TrainingMix,
+# What --compare trains: the default, then mixes that each leave out one kind of stand-in, or
+# both. The default is None: 02_train's own loaders, whose mix is TrainingMix at its defaults.
+TRAININGS: dict[str, Callable[..., Augmentation] | None] = {
+    "default": None,
     "without typed digits": partial(TrainingMix, typed_share=0.0),
     "without non-digits": partial(TrainingMix, nondigit_share=0.0),
     "moves only": lambda **norm: training_augmentation(norm["mean"], norm["std"]),
@@ -116,14 +118,15 @@ def train_default(
         augment=params.augment,
     )
     train_loader = data.train_loader
-    if training != "default":
+    mix = TRAININGS[training]
+    if mix is not None:
         train_loader = TensorBatches(
             train_loader.images,
             train_loader.labels,
             params.batch_size,
             shuffle=True,
             seed=seed,
-            augment=TRAININGS[training](mean=MNIST_MEAN, std=MNIST_STD),
+            augment=mix(mean=MNIST_MEAN, std=MNIST_STD),
         )
     setup = build_training(
         get_recipe(params.recipe),

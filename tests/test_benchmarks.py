@@ -90,3 +90,17 @@ def test_quick_benchmark_runs_every_section(tmp_path: Path) -> None:
     assert sum(notebook["parts"].values()) == pytest.approx(notebook["seconds"])
     assert notebook["parts"]["epochs"] > 0 and notebook["val_acc"] is not None
     assert raw["user_command"]["runs"]["naive"][0]["val_acc"] is not None
+
+
+def test_each_compared_training_mix_builds_an_augmentation():
+    import torch
+
+    from benchmarks.not_a_digit import TRAININGS
+    from mnist_helpers.data import MNIST_MEAN, MNIST_STD
+
+    assert TRAININGS["default"] is None  # 02_train's own loaders
+    images, labels = torch.zeros(8, 1, 28, 28), torch.arange(8)
+    for name, mix in TRAININGS.items():
+        if mix is not None:
+            mixed = mix(mean=MNIST_MEAN, std=MNIST_STD)(images, labels)
+            assert mixed.shape == images.shape, name
