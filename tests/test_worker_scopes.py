@@ -28,6 +28,10 @@ def test_notebooks_and_the_modules_reading_their_run_share_one_scope():
     )
 
 
+def test_the_cuda_tests_stay_together():
+    assert scope_of("tests/test_cuda.py::test_a[1]") == scope_of("tests/test_cuda.py::test_b")
+
+
 def test_any_other_test_is_a_scope_of_its_own():
     nodeid = "tests/test_metrics.py::test_accuracy_counts[2-3]"
     assert scope_of(nodeid) == nodeid

@@ -45,14 +45,21 @@ SCOPE_MODULES = {
 }
 
 
+# Modules whose tests stay together in one worker, one after another: the CUDA tests share one
+# GPU and module-scoped data on it.
+WHOLE_MODULES = ("tests/test_cuda.py",)
+
+
 def scope_of(nodeid: str) -> str:
-    """The scope of a test: a shared fixture's scope, or the test's own node id."""
+    """The scope of a test: a shared fixture's scope, its module's, or the test's own node id."""
     path = nodeid.partition("::")[0]
     if path.startswith("notebooks/"):
         return SMALL_PIPELINE
     for scope, modules in SCOPE_MODULES.items():
         if path in modules:
             return scope
+    if path in WHOLE_MODULES:
+        return path
     return nodeid
 
 
