@@ -16,7 +16,7 @@ import pytest
 
 from tests.ipc_kernels import use_ipc_for_nbval
 from tests.nbval_runs import NBVAL_RUNS, NBVAL_SCRATCH, NbvalRuns, is_nbval_item
-from tests.worker_scopes import make_scheduler
+from tests.worker_scopes import make_scheduler, share_the_cores
 
 # nbval runs the committed notebooks unchanged, so it cannot pass them parameters: their kernels,
 # and only theirs, get these variables. The notebooks take them only for parameters they were not
@@ -31,27 +31,12 @@ NBVAL_ENVIRONMENT = {
 
 def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):  # a pytest-xdist worker
-        one_thread_per_worker()
+        share_the_cores(int(config.workerinput["workercount"]))
     use_ipc_for_nbval()
     # The record listens to collection and to every report as a plugin of its own.
     runs = NbvalRuns()
     config.stash[NBVAL_RUNS] = runs
     config.pluginmanager.register(runs, "nbval-runs")
-
-
-def one_thread_per_worker() -> None:
-    """Give this pytest-xdist worker, and every process it starts, one CPU thread.
-
-    The workers share the machine's cores. Processes whose thread pools each want every core slow
-    each other down several times over (OpenMP threads spin while they wait for each other), where
-    single-threaded ones just share the cores. Kernels, papermill and JupyterLab inherit the
-    variables; torch may already be imported here, so it is told directly as well.
-    """
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[name] = "1"
-    import torch
-
-    torch.set_num_threads(1)
 
 
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: absent without the plugin

@@ -3,6 +3,8 @@ start cannot lose its port (tests/ipc_kernels.py, notebook_runner.kernel_lost_it
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from xdist.scheduler import LoadScopeScheduling
 
@@ -15,6 +17,7 @@ from tests.worker_scopes import (
     TRAINED_CHECKPOINT,
     SharedFixtureScheduling,
     scope_of,
+    share_the_cores,
     unlisted_fixture_use,
 )
 
@@ -66,6 +69,25 @@ def test_the_scheduler_splits_node_ids_by_these_scopes():
     assert issubclass(SharedFixtureScheduling, LoadScopeScheduling)
     scheduler = SharedFixtureScheduling.__new__(SharedFixtureScheduling)  # no workers needed
     assert scheduler._split_scope("notebooks/02_train.ipynb::Cell 3") == SMALL_PIPELINE
+
+
+def test_each_worker_takes_its_share_of_the_cores(monkeypatch):
+    import torch
+
+    from tests import worker_scopes
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(worker_scopes.os, "sched_getaffinity", lambda pid: set(range(8)), False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "99")  # monkeypatch puts the variables back afterwards
+    monkeypatch.setenv("MKL_NUM_THREADS", "99")
+    try:
+        share_the_cores(workers=4)
+        assert torch.get_num_threads() == 2
+        assert os.environ["OMP_NUM_THREADS"] == os.environ["MKL_NUM_THREADS"] == "2"
+        share_the_cores(workers=16)  # more workers than cores: still one thread each
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_nbval_kernels_listen_on_socket_files_with_absolute_paths():

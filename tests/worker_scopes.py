@@ -1,4 +1,5 @@
-"""Which tests share a pytest-xdist worker, so that each session fixture is built once.
+"""Which tests share a pytest-xdist worker, so that each session fixture is built once, and how
+many threads each worker takes.
 
 ``make test`` runs the suite in parallel workers (``-n auto`` in pyproject.toml), each a pytest
 session of its own. A session fixture used in two workers would be built twice, and nbval's items
@@ -12,6 +13,7 @@ here; tests/conftest.py refuses a test that uses a shared fixture from a module 
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -85,3 +87,20 @@ class SharedFixtureScheduling(LoadScopeScheduling):
 
 def make_scheduler(config: pytest.Config, log: Any) -> SharedFixtureScheduling:
     return SharedFixtureScheduling(config, log)
+
+
+def share_the_cores(workers: int) -> None:
+    """Give this pytest-xdist worker, and every process it starts, its share of the CPU cores.
+
+    Processes whose thread pools each want every core slow each other down several times over
+    (OpenMP threads spin while they wait for each other), where pools that fit the cores just share
+    them: on 2 cores and 2 workers, one thread each. Kernels, papermill and JupyterLab inherit the
+    variables; torch may already be imported here, so it is told directly as well.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = max(1, (cores or 1) // workers)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
