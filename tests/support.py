@@ -217,33 +217,30 @@ class BackgroundRun:
             )
 
     def wait(self, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        """The finished run; its ``stderr`` is papermill's log, tracebacks included. A run whose
-        kernel lost its port before any cell ran is started once more (``run_notebook`` does the
-        same)."""
-        from mnist_helpers.notebook_runner import kernel_lost_its_port
-
+        """The finished run; its ``stderr`` is papermill's log, tracebacks included."""
         try:
             returncode = self.process.wait(timeout)
-            if kernel_lost_its_port(returncode, self._log.read_text()) and not self._restarted:
-                self._restarted = True
-                self.process = self._start()
+            if self._started_again_after_a_lost_port(returncode):
                 returncode = self.process.wait(timeout)
         finally:
             self.stop()
         return subprocess.CompletedProcess(self.process.args, returncode, "", self._log.read_text())
 
     def running(self) -> bool:
-        """Whether the run is still going; one whose kernel lost its port is started again."""
+        """Whether the run is still going (or was started again after a lost port)."""
+        returncode = self.process.poll()
+        return returncode is None or self._started_again_after_a_lost_port(returncode)
+
+    def _started_again_after_a_lost_port(self, returncode: int) -> bool:
+        # A kernel that lost its TCP port died before any cell ran: start the run once more, as
+        # run_notebook does (notebook_runner.kernel_lost_its_port).
         from mnist_helpers.notebook_runner import kernel_lost_its_port
 
-        returncode = self.process.poll()
-        if returncode is None:
-            return True
-        if kernel_lost_its_port(returncode, self._log.read_text()) and not self._restarted:
-            self._restarted = True
-            self.process = self._start()
-            return True
-        return False
+        if self._restarted or not kernel_lost_its_port(returncode, self._log.read_text()):
+            return False
+        self._restarted = True
+        self.process = self._start()
+        return True
 
     def stop(self) -> None:
         """Kill papermill and its kernel if they are still running."""

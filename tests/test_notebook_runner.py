@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,30 @@ def test_a_run_whose_kernel_lost_its_port_is_started_once_more(monkeypatch, tmp_
     results[:] = [(1, "ValueError: unknown parameter"), (0, "")]
     assert run_notebook("02_train", tmp_path / "out.ipynb", {}).returncode == 1
     assert len(calls) == 1  # any other failure is the run's own: no second start
+
+
+def test_a_background_run_whose_kernel_lost_its_port_is_started_once_more(monkeypatch, tmp_path):
+    # Small Python processes stand in for papermill: each start writes the next log and exit code.
+    from tests.support import BackgroundRun
+
+    lost = "ZMQError: Address already in use\nKernel died before replying to kernel_info\n"
+    outcomes = [(lost, 1), (lost, 1)]
+    starts = []
+
+    def fake_start(self):
+        log, code = outcomes[len(starts)]
+        starts.append(log)
+        self._log.write_text(log)
+        return subprocess.Popen([sys.executable, "-c", f"raise SystemExit({code})"])
+
+    monkeypatch.setattr(BackgroundRun, "_start", fake_start)
+    run = BackgroundRun("02_train", tmp_path / "out.ipynb", {})
+    assert run.wait().returncode == 1
+    assert len(starts) == 2  # once more, not until it works
+
+    starts.clear()
+    outcomes[:] = [(lost, 1), ("", 0)]
+    run = BackgroundRun("02_train", tmp_path / "out.ipynb", {})
+    run.process.wait()
+    assert run.running()  # the lost port started it again
+    assert run.wait().returncode == 0 and len(starts) == 2
