@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from importlib.util import find_spec
 from pathlib import Path
@@ -73,25 +75,89 @@ def run_notebook(
     The caller checks ``returncode`` (papermill's own log is in ``stderr``). ``output``'s folder is
     created, as papermill does not. ``cwd`` defaults to the repository root.
     """
-    if find_spec("papermill") is None:
-        raise MissingExtraError(
-            f"Running a notebook needs papermill; install it with {INSTALL_HINT}"
+    return NotebookRun(name, output, parameters, cwd=cwd, env=env).wait(timeout)
+
+
+class NotebookRun:
+    """A papermill run of a notebook, started at once in a process group of its own.
+
+    ``wait`` collects it, ``running`` says whether it still goes, ``stop`` kills papermill and its
+    kernel. Runs started together overlap their kernels' start-up. A run whose kernel lost its TCP
+    port before any cell ran is started once more (``kernel_lost_its_port``).
+    """
+
+    def __init__(
+        self,
+        name: str | os.PathLike[str],
+        output: Path,
+        parameters: Mapping[str, Any],
+        *,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        if find_spec("papermill") is None:
+            raise MissingExtraError(
+                f"Running a notebook needs papermill; install it with {INSTALL_HINT}"
+            )
+        self.output = Path(output)  # the executed notebook, as far as it ran
+        self.output.parent.mkdir(parents=True, exist_ok=True)
+        self._command = papermill_command(notebook_path(name), self.output, parameters)
+        self._cwd = cwd or project_root()
+        self._env = child_environment(env)
+        # papermill's log goes to a file (a pipe nobody reads until the end could fill and stall
+        # the run), opened for appending: papermill's writes land at the end whatever we read.
+        # It lives as long as the run; stop() closes it.
+        self._log = tempfile.TemporaryFile("a+", encoding="utf-8")  # noqa: SIM115
+        self._restarted = False
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        self._log.seek(0)
+        self._log.truncate()
+        return subprocess.Popen(
+            self._command,
+            cwd=self._cwd,
+            env=self._env,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+            start_new_session=True,  # a group of its own, so that stop() reaches the kernel
         )
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    for _ in range(2):  # a second start only when the first kernel lost its port
-        done = subprocess.run(
-            papermill_command(notebook_path(name), output, parameters),
-            cwd=cwd or project_root(),
-            env=child_environment(env),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if not kernel_lost_its_port(done.returncode, done.stderr):
-            break
-    return done
+
+    def log(self) -> str:
+        """papermill's log so far, tracebacks included."""
+        self._log.seek(0)
+        return self._log.read()
+
+    def wait(self, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+        """The finished run; its ``stderr`` is papermill's log. Past ``timeout`` seconds the run is
+        killed and ``subprocess.TimeoutExpired`` raised."""
+        try:
+            returncode = self.process.wait(timeout)
+            if self._started_again_after_a_lost_port(returncode):
+                returncode = self.process.wait(timeout)
+            log = self.log()
+        finally:
+            self.stop()
+        return subprocess.CompletedProcess(self._command, returncode, "", log)
+
+    def running(self) -> bool:
+        """Whether the run is still going (or was started again after a lost port)."""
+        returncode = self.process.poll()
+        return returncode is None or self._started_again_after_a_lost_port(returncode)
+
+    def stop(self) -> None:
+        """Kill papermill and its kernel if they are still running; the log is closed."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self._log.close()
+
+    def _started_again_after_a_lost_port(self, returncode: int) -> bool:
+        if self._restarted or not kernel_lost_its_port(returncode, self.log()):
+            return False
+        self._restarted = True
+        self.process = self._start()
+        return True
 
 
 def kernel_lost_its_port(returncode: int, log: str) -> bool:

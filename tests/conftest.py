@@ -12,11 +12,11 @@ from typing import Literal
 
 import pytest
 
+from mnist_helpers.notebook_runner import NotebookRun
 from tests.nbval_runs import NBVAL_RUNS, NBVAL_SCRATCH
 from tests.support import (
     NOTEBOOKS,
     REPO_ROOT,
-    BackgroundRun,
     baseline_on_mnist,
     fit_quietly,
     hold_run_folder,
@@ -140,7 +140,7 @@ def small_pipeline(
 REFUSAL_CASES = ("unknown parameter", "unwritable folder", "held folder", "changed recipe")
 
 
-def _start_refusal(case: str, folder: Path, stack: ExitStack) -> BackgroundRun:
+def _start_refusal(case: str, folder: Path, stack: ExitStack) -> NotebookRun:
     """Start the 02_train run of ``case`` into ``folder`` (its artifacts folder)."""
     from mnist_helpers.config import TrainParams
 
@@ -167,7 +167,7 @@ def _start_refusal(case: str, folder: Path, stack: ExitStack) -> BackgroundRun:
             [0.5],
         )
         parameters.update(recipe="strong", resume="checkpoints/last.pt")
-    run = BackgroundRun("02_train", folder.parent / "out.ipynb", parameters)
+    run = NotebookRun("02_train", folder.parent / "out.ipynb", parameters)
     stack.callback(run.stop)
     return run
 
@@ -175,7 +175,7 @@ def _start_refusal(case: str, folder: Path, stack: ExitStack) -> BackgroundRun:
 @pytest.fixture(scope="session")
 def refused_train_runs(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, tuple[Path, BackgroundRun]]]:
+) -> Iterator[dict[str, tuple[Path, NotebookRun]]]:
     """The refusal runs that this session's selected tests name, all started at once, by case:
     (artifacts folder, run)."""
     wanted = {
@@ -206,7 +206,7 @@ class RefusedTrainRun:
 
 @pytest.fixture
 def refused_train_run(
-    request: pytest.FixtureRequest, refused_train_runs: dict[str, tuple[Path, BackgroundRun]]
+    request: pytest.FixtureRequest, refused_train_runs: dict[str, tuple[Path, NotebookRun]]
 ) -> RefusedTrainRun:
     """The finished refusal run of the case this test is parametrised with."""
     folder, run = refused_train_runs[request.param]

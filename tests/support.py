@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import struct
 import subprocess
 import sys
 import textwrap
 import zlib
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -186,64 +183,3 @@ def hold_run_folder(folder: Path) -> subprocess.Popen[str]:
     assert process.stdout is not None
     assert process.stdout.readline().strip() == "holding"
     return process
-
-
-class BackgroundRun:
-    """A papermill run of a notebook, started at once and collected with ``wait``: runs started
-    together overlap their kernels' start-up, which is most of a run that stops early."""
-
-    def __init__(self, name: str, output: Path, parameters: Mapping[str, Any]) -> None:
-        from mnist_helpers.notebook_runner import notebook_path, papermill_command
-
-        self.output = output  # the executed notebook, as far as it ran
-        output.parent.mkdir(parents=True, exist_ok=True)
-        # papermill's log goes to a file: a pipe nobody reads until the end could fill and stall it.
-        self._log = output.with_suffix(".log")
-        self._command = papermill_command(notebook_path(name), output, parameters)
-        self._restarted = False
-        self.process = self._start()
-
-    def _start(self) -> subprocess.Popen[bytes]:
-        from mnist_helpers.notebook_runner import child_environment
-
-        with self._log.open("w") as log:
-            return subprocess.Popen(
-                self._command,
-                cwd=REPO_ROOT,
-                env=child_environment(),
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-                start_new_session=True,  # a group of its own, so that stop() reaches the kernel
-            )
-
-    def wait(self, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        """The finished run; its ``stderr`` is papermill's log, tracebacks included."""
-        try:
-            returncode = self.process.wait(timeout)
-            if self._started_again_after_a_lost_port(returncode):
-                returncode = self.process.wait(timeout)
-        finally:
-            self.stop()
-        return subprocess.CompletedProcess(self.process.args, returncode, "", self._log.read_text())
-
-    def running(self) -> bool:
-        """Whether the run is still going (or was started again after a lost port)."""
-        returncode = self.process.poll()
-        return returncode is None or self._started_again_after_a_lost_port(returncode)
-
-    def _started_again_after_a_lost_port(self, returncode: int) -> bool:
-        # A kernel that lost its TCP port died before any cell ran: start the run once more, as
-        # run_notebook does (notebook_runner.kernel_lost_its_port).
-        from mnist_helpers.notebook_runner import kernel_lost_its_port
-
-        if self._restarted or not kernel_lost_its_port(returncode, self._log.read_text()):
-            return False
-        self._restarted = True
-        self.process = self._start()
-        return True
-
-    def stop(self) -> None:
-        """Kill papermill and its kernel if they are still running."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()

@@ -19,10 +19,9 @@ import torch
 
 from mnist_helpers.checkpoint import load_checkpoint
 from mnist_helpers.config import TrainParams
-from mnist_helpers.notebook_runner import run_notebook
+from mnist_helpers.notebook_runner import NotebookRun, run_notebook
 from tests.support import (
     REPO_ROOT,
-    BackgroundRun,
     baseline_on_mnist,
     fit_quietly,
     read_history,
@@ -36,7 +35,7 @@ def _kill_after(artifacts: Path, finished_epochs: int, **parameters) -> list[dic
     """Start a small 02_train run into ``artifacts``, kill it (SIGKILL to papermill and its
     kernel) once ``history.json`` holds ``finished_epochs`` epochs; return that history."""
     parameters = {"small_run": True, "artifacts_dir": artifacts, **parameters}
-    run = BackgroundRun("02_train", artifacts.parent / f"{artifacts.name}-killed.ipynb", parameters)
+    run = NotebookRun("02_train", artifacts.parent / f"{artifacts.name}-killed.ipynb", parameters)
     history_path = artifacts / "history.json"
     try:
         deadline = time.monotonic() + 300

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from mnist_helpers import notebook_runner
 from mnist_helpers.errors import MissingExtraError
 from mnist_helpers.notebook_runner import (
     OVERRIDE_VARIABLES,
+    NotebookRun,
     child_environment,
     notebook_path,
     papermill_command,
@@ -59,50 +59,48 @@ def test_missing_papermill_says_which_extra_to_install(monkeypatch, tmp_path):
     assert not (tmp_path / "out.ipynb").exists()
 
 
+# Stands in for papermill: start number n (counted in a file) writes the n-th outcome's log to
+# stderr and exits with its code.
+STAND_IN = """
+import pathlib, sys
+counter = pathlib.Path(sys.argv[1])
+start = int(counter.read_text()) if counter.exists() else 0
+counter.write_text(str(start + 1))
+outcome = sys.argv[2 + start]
+logs = {
+    "lost": "ZMQError: Address already in use\\nKernel died before replying to kernel_info\\n",
+    "other": "ValueError: unknown parameter\\n",
+    "ok": "",
+}
+sys.stderr.write(logs[outcome])
+sys.exit(0 if outcome == "ok" else 1)
+"""
+
+
+def _stand_in_for_papermill(monkeypatch, tmp_path: Path, *outcomes: str) -> Path:
+    """Make every run start the stand-in with these outcomes; returns the file counting starts."""
+    counter = tmp_path / "starts"
+    counter.unlink(missing_ok=True)
+    command = [sys.executable, "-c", STAND_IN, str(counter), *outcomes]
+    monkeypatch.setattr(notebook_runner, "papermill_command", lambda *args: command)
+    return counter
+
+
 def test_a_run_whose_kernel_lost_its_port_is_started_once_more(monkeypatch, tmp_path):
-    # subprocess.run stands in for papermill here; the real runs are in the slow tier.
-    lost = (
-        "ZMQError: Address already in use\nRuntimeError: Kernel died before replying to kernel_info"
-    )
-    results = [(1, lost), (1, lost), (0, "")]
-    calls = []
-
-    def fake_run(command, **kwargs):
-        calls.append(command)
-        returncode, stderr = results[len(calls) - 1]
-        return subprocess.CompletedProcess(command, returncode, "", stderr)
-
-    monkeypatch.setattr(notebook_runner.subprocess, "run", fake_run)
+    starts = _stand_in_for_papermill(monkeypatch, tmp_path, "lost", "lost", "ok")
     done = run_notebook("02_train", tmp_path / "out.ipynb", {})
-    assert len(calls) == 2 and done.returncode == 1  # once more, not until it works
-    calls.clear()
-    results[:] = [(1, "ValueError: unknown parameter"), (0, "")]
-    assert run_notebook("02_train", tmp_path / "out.ipynb", {}).returncode == 1
-    assert len(calls) == 1  # any other failure is the run's own: no second start
+    assert starts.read_text() == "2" and done.returncode == 1  # once more, not until it works
+    assert "Kernel died before replying to kernel_info" in done.stderr
+    starts = _stand_in_for_papermill(monkeypatch, tmp_path, "other", "ok")
+    done = run_notebook("02_train", tmp_path / "out.ipynb", {})
+    assert done.returncode == 1 and "unknown parameter" in done.stderr
+    assert starts.read_text() == "1"  # any other failure is the run's own: no second start
 
 
 def test_a_background_run_whose_kernel_lost_its_port_is_started_once_more(monkeypatch, tmp_path):
-    # Small Python processes stand in for papermill: each start writes the next log and exit code.
-    from tests.support import BackgroundRun
-
-    lost = "ZMQError: Address already in use\nKernel died before replying to kernel_info\n"
-    outcomes = [(lost, 1), (lost, 1)]
-    starts = []
-
-    def fake_start(self):
-        log, code = outcomes[len(starts)]
-        starts.append(log)
-        self._log.write_text(log)
-        return subprocess.Popen([sys.executable, "-c", f"raise SystemExit({code})"])
-
-    monkeypatch.setattr(BackgroundRun, "_start", fake_start)
-    run = BackgroundRun("02_train", tmp_path / "out.ipynb", {})
-    assert run.wait().returncode == 1
-    assert len(starts) == 2  # once more, not until it works
-
-    starts.clear()
-    outcomes[:] = [(lost, 1), ("", 0)]
-    run = BackgroundRun("02_train", tmp_path / "out.ipynb", {})
+    starts = _stand_in_for_papermill(monkeypatch, tmp_path, "lost", "ok")
+    run = NotebookRun("02_train", tmp_path / "out.ipynb", {})
     run.process.wait()
     assert run.running()  # the lost port started it again
-    assert run.wait().returncode == 0 and len(starts) == 2
+    done = run.wait()
+    assert done.returncode == 0 and done.stderr == "" and starts.read_text() == "2"
