@@ -88,11 +88,14 @@ class NbvalRuns:
     def cells(self, notebook: Path) -> NotebookCells:
         return self.notebooks.get(notebook.resolve(), NotebookCells())
 
+    def selected_every_cell(self, notebook: Path) -> bool:
+        """Whether this session selected every code cell of ``notebook`` for nbval."""
+        return self.cells(notebook).selected == set(range(code_cell_count(notebook)))
+
     def ran_every_cell(self, notebook: Path) -> bool:
         """Whether nbval ran every code cell of ``notebook`` in this session and all passed."""
-        every_cell = set(range(code_cell_count(notebook)))
         cells = self.cells(notebook)
-        return cells.selected == every_cell and cells.clean_passes() == every_cell
+        return self.selected_every_cell(notebook) and cells.clean_passes() == cells.selected
 
 
 NBVAL_RUNS = pytest.StashKey[NbvalRuns]()

@@ -22,8 +22,7 @@ pytestmark = pytest.mark.slow  # every test here starts a kernel or reads the pi
 def test_a_session_that_runs_the_notebooks_reads_nbval_run(small_pipeline, request):
     # Under pytest-xdist this holds only if nbval's items and this module share a worker.
     runs = request.config.stash[NBVAL_RUNS]
-    every_cell = {name: set(range(code_cell_count(notebook_path(name)))) for name in NOTEBOOKS}
-    if any(runs.cells(notebook_path(n)).selected != every_cell[n] for n in NOTEBOOKS):
+    if not all(runs.selected_every_cell(notebook_path(name)) for name in NOTEBOOKS):
         pytest.skip("this session does not run every notebook cell with nbval")
     assert small_pipeline.source == "nbval"
 

@@ -1,14 +1,12 @@
 """Training loops on tiny synthetic data, plus one real short run on MNIST."""
 
-import json
-
 import pytest
 import torch
 
 from mnist_helpers.batches import TensorBatches
 from mnist_helpers.model import MnistCNN
-from mnist_helpers.run_folder import HISTORY_FILE
 from mnist_helpers.train import evaluate, fit, predict_logits, train_one_epoch
+from tests.support import read_history
 
 
 def _toy_loaders():
@@ -92,7 +90,6 @@ def test_short_real_training_run_clears_the_accuracy_bar(trained_checkpoint):
     """The session's one real training run (the ``trained_checkpoint`` fixture: the default recipe
     and augmentation, two epochs on the 51,000 training images, seed 0) must reach 98 % validation
     accuracy; it is the run the canvas, export and preprocessing tests read digits with."""
-    run_folder = trained_checkpoint.parents[1]  # best.pt lies in the run's checkpoints/
-    history = json.loads((run_folder / HISTORY_FILE).read_text())
+    history = read_history(trained_checkpoint.parents[1])  # best.pt lies in checkpoints/
     assert [record["epoch"] for record in history] == [1, 2]
     assert history[-1]["val_acc"] >= 0.98, history
