@@ -15,11 +15,11 @@ import torch
 from torch import nn
 
 from mnist_helpers.augment import training_augmentation
-from mnist_helpers.batches import TensorBatches
-from mnist_helpers.config import TrainParams
-from mnist_helpers.loaders import make_test_loader, make_train_val_loaders
-from mnist_helpers.recipes import Recipe, build_training
-from mnist_helpers.train import evaluate, train_one_epoch
+from mnist_helpers.evaluate import evaluate
+from mnist_helpers.loaders import TensorBatches, make_test_loader, make_train_val_loaders
+from mnist_helpers.runs.parameters import TrainParams
+from mnist_helpers.runs.recipes import Recipe, build_training
+from mnist_helpers.train import train_one_epoch
 
 # The training defaults, from their one source.
 BATCH_SIZE = TrainParams.batch_size

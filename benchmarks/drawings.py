@@ -2,10 +2,11 @@
 
     python -m benchmarks.drawings artifacts/checkpoints/best.pt [other.pt ...] [--count 2000]
 
-For each checkpoint: accuracy on MNIST test digits turned into drawings (enlarged 5-10 times, moved,
-thinner or thicker strokes, three colour conventions; see mnist_helpers.drawing_like.random_drawing)
-and, for comparison, on the plain 28 x 28 test digits. Then the time from the end of a stroke to the
-prediction in the canvas's Python path: decoding the PNG the page sends, preprocessing, the model.
+For each checkpoint: accuracy on MNIST test digits turned into drawings (enlarged 5-10 times,
+moved, thinner or thicker strokes, three colour conventions; see
+mnist_helpers.images.drawing_style.random_drawing) and, for comparison, on the plain 28 x 28
+test digits. Then the time from the end of a stroke to the prediction in the canvas's Python
+path: decoding the PNG the page sends, preprocessing, the model.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_helpers.canvas import DigitCanvas, encode_png_data_url
+from mnist_helpers.apps.canvas import DigitCanvas, encode_png_data_url
 from mnist_helpers.data import load_mnist
-from mnist_helpers.drawing_like import digit_to_drawing, random_drawing
+from mnist_helpers.images.drawing_style import digit_to_drawing, random_drawing
 from mnist_helpers.predict import Predictor
 
 

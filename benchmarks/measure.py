@@ -22,10 +22,10 @@ from torch import nn
 
 from benchmarks.candidates import Candidate
 from mnist_helpers.data import MNIST_MEAN, MNIST_STD
-from mnist_helpers.drawing_like import digit_to_drawing
+from mnist_helpers.images.drawing_style import digit_to_drawing
 from mnist_helpers.model import MnistCNN, multiply_adds_per_image, prepare_for_device
-from mnist_helpers.notebook_runner import run_notebook
 from mnist_helpers.predict import Predictor
+from mnist_helpers.runs.notebook_runner import run_notebook
 
 NOTEBOOKS = ("01_data_exploration", "02_train", "03_evaluate", "04_inference")
 TARGET_ACC = 0.99

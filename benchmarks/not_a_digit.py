@@ -34,21 +34,26 @@ from pathlib import Path
 
 import torch
 
-from mnist_helpers.atomic import write_bytes
 from mnist_helpers.augment import training_augmentation
-from mnist_helpers.batches import Augmentation, TensorBatches
-from mnist_helpers.config import TrainParams
 from mnist_helpers.data import MNIST_MEAN, MNIST_STD, load_mnist
 from mnist_helpers.device import autocast_dtype, get_device, set_seed
-from mnist_helpers.drawn_digits import drawn_digit_set
 from mnist_helpers.errors import BlankImageError
-from mnist_helpers.loaders import make_test_loader, make_train_val_loaders
-from mnist_helpers.nondigits import nondigit_set
+from mnist_helpers.evaluate import predict_logits
+from mnist_helpers.images.eval_drawn_digits import drawn_digit_set
+from mnist_helpers.images.nondigit_shapes import nondigit_set
+from mnist_helpers.images.preprocess import preprocess_steps
+from mnist_helpers.images.training_mix import TrainingMix
+from mnist_helpers.loaders import (
+    Augmentation,
+    TensorBatches,
+    make_test_loader,
+    make_train_val_loaders,
+)
 from mnist_helpers.predict import NOT_A_DIGIT, UNSURE, read_status, status_shares
-from mnist_helpers.preprocess import preprocess_steps
-from mnist_helpers.recipes import build_training, get_recipe
-from mnist_helpers.train import fit, predict_logits
-from mnist_helpers.training_mix import TrainingMix
+from mnist_helpers.runs.parameters import TrainParams
+from mnist_helpers.runs.recipes import build_training, get_recipe
+from mnist_helpers.support.atomic_files import write_bytes
+from mnist_helpers.train import fit
 
 RESULTS = Path(__file__).resolve().parent / "results" / "not_a_digit.md"
 # Seeds of the evaluation sets: fixed, and unlike any seed a training run uses for its non-digits.

@@ -8,14 +8,14 @@ from typing import Any
 
 from benchmarks.candidates import BATCH_SIZE, LR
 from benchmarks.measure import TARGET_ACC, log
-from mnist_helpers.atomic import write_bytes, write_json
+from mnist_helpers.support.atomic_files import write_bytes, write_json
 
 NAMES = {
     "naive": "naive seed-style loop",
-    "baseline": "project, baseline recipe",
-    "baseline_bf16": "project, baseline recipe, bf16 autocast forced",
-    "baseline_fp32": "project, baseline recipe, fp32 forced",
-    "baseline_eager": "project, baseline recipe, eager step (no CUDA graph)",
+    "baseline": "project, default recipe",
+    "baseline_bf16": "project, default recipe, bf16 autocast forced",
+    "baseline_fp32": "project, default recipe, fp32 forced",
+    "baseline_eager": "project, default recipe, eager step (no CUDA graph)",
     "strong": "project, strong recipe",
 }
 

@@ -53,7 +53,7 @@ from benchmarks.user_command import compare_user_command
 from mnist_helpers.data import load_mnist
 from mnist_helpers.device import autocast_dtype, get_device, precision_label
 from mnist_helpers.model import count_parameters, multiply_adds_per_image
-from mnist_helpers.recipes import RECIPES, Recipe
+from mnist_helpers.runs.recipes import RECIPES, Recipe
 
 ROOT = Path(__file__).resolve().parents[1]
 # (conv channels, hidden units) for --widths; the first is the default model.
@@ -87,7 +87,7 @@ def run_main_benchmark(
 ) -> None:
     """Sections 1 to 5."""
     s = settings
-    baseline = RECIPES["baseline"]
+    baseline = RECIPES["default"]
     # The project's paths train as 02_train does with precision="auto"; the baseline is also
     # timed in the precision that "auto" did not pick, to show what the choice is worth here.
     auto_dtype = autocast_dtype("auto", device)

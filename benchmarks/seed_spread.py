@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mnist_helpers.atomic import write_json
-from mnist_helpers.notebook_runner import run_notebook
+from mnist_helpers.runs.notebook_runner import run_notebook
+from mnist_helpers.support.atomic_files import write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 SPREAD_RESULTS = ROOT / "benchmarks" / "results" / "seed_spread.json"

@@ -29,11 +29,11 @@ from torch import nn
 
 from benchmarks.measure import load_average, log, machine_info, timed
 from benchmarks.report import header_lines, markdown_table, write_report
-from mnist_helpers.config import TrainParams
 from mnist_helpers.device import autocast_dtype, get_device, precision_label
 from mnist_helpers.loaders import make_train_val_loaders
 from mnist_helpers.model import MnistCNN, prepare_for_device, relu_before_pool
-from mnist_helpers.recipes import RECIPES, uses_fused_adam
+from mnist_helpers.runs.parameters import TrainParams
+from mnist_helpers.runs.recipes import RECIPES, uses_fused_adam
 from mnist_helpers.train import train_one_epoch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,7 +57,7 @@ class Variant:
 
 def make_variants(device: torch.device, seed: int, compile_step: bool = False) -> list[Variant]:
     """The project's path and one variant per choice, all from the same initial weights."""
-    args = RECIPES["baseline"].model_args
+    args = RECIPES["default"].model_args
 
     def build(
         *, textbook: bool = False, contiguous: bool = False, fused: bool | None = None

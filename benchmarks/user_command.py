@@ -27,7 +27,7 @@ from benchmarks.naive import (
     naive_test_acc,
     naive_train_epoch,
 )
-from mnist_helpers.notebook_runner import run_notebook
+from mnist_helpers.runs.notebook_runner import run_notebook
 
 NOTEBOOK = "02_train"
 # The parts of the notebook's time, in the order a run goes through them.

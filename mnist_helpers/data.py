@@ -21,10 +21,10 @@ from pathlib import Path
 
 import torch
 
-from mnist_helpers.atomic import write_bytes, write_json
 from mnist_helpers.errors import ArtifactWriteError, DataFileError
-from mnist_helpers.idx import parse_idx
-from mnist_helpers.paths import data_dir, project_root
+from mnist_helpers.support.atomic_files import write_bytes, write_json
+from mnist_helpers.support.idx_format import parse_idx
+from mnist_helpers.support.paths import data_dir, project_root
 
 # MD5 of each decompressed IDX file: the well-known values of the original MNIST files.
 MNIST_MD5 = {

@@ -10,9 +10,7 @@ import numpy as np
 import torch
 
 from mnist_helpers.errors import ParameterError
-
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
-PRECISION_CHOICES = ("auto", "fp32", "bf16")
+from mnist_helpers.runs.parameters import DEVICE_CHOICES, PRECISION_CHOICES
 
 
 def _mps_available() -> bool:

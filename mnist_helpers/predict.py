@@ -11,25 +11,22 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import torch
 
 from mnist_helpers.checkpoint import load_checkpoint, model_from_checkpoint
 from mnist_helpers.errors import BlankImageError, ParameterError
-from mnist_helpers.image_io import ImageInput
+from mnist_helpers.images.image_files import ImageInput
+from mnist_helpers.images.preprocess import preprocess_steps
 from mnist_helpers.model import MnistCNN
-from mnist_helpers.preprocess import preprocess_steps
-from mnist_helpers.records import PredictionStatus
+from mnist_helpers.runs.parameters import DEFAULT_UNSURE_BELOW, check_probability
 
-DIGIT: PredictionStatus = "digit"
-UNSURE: PredictionStatus = "unsure"
-NOT_A_DIGIT: PredictionStatus = "not_a_digit"
-BLANK: PredictionStatus = "blank"
-STATUSES: tuple[PredictionStatus, ...] = (DIGIT, UNSURE, NOT_A_DIGIT, BLANK)
-# Under this top probability the answer is "unsure" (or "not_a_digit", below).
-DEFAULT_UNSURE_BELOW = 0.6
+# The four answers, written once: the type lists them and the constants are read from it.
+PredictionStatus = Literal["digit", "unsure", "not_a_digit", "blank"]
+STATUSES: tuple[PredictionStatus, ...] = get_args(PredictionStatus)
+DIGIT, UNSURE, NOT_A_DIGIT, BLANK = STATUSES
 # Under this top probability, with the two best digits together under TWO_DIGITS_AT_LEAST, the
 # answer is "not_a_digit": the model spreads its belief instead of weighing two digits. Chosen on
 # validation digits and generated non-digits; benchmarks/not_a_digit.py measures what it flags.
@@ -70,12 +67,6 @@ def status_shares(
     return {
         status: statuses.count(status) / len(statuses) for status in (DIGIT, UNSURE, NOT_A_DIGIT)
     }
-
-
-def _check_threshold(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ParameterError(f"{name} must be a probability between 0 and 1; got {value!r}")
-    return float(value)
 
 
 @dataclass
@@ -133,8 +124,8 @@ class Predictor:
         self.model = model.eval()
         self.device = next(model.parameters()).device
         self.mean, self.std = mean, std
-        self.unsure_below = _check_threshold("unsure_below", unsure_below)
-        self.not_a_digit_below = _check_threshold("not_a_digit_below", not_a_digit_below)
+        self.unsure_below = check_probability("unsure_below", unsure_below)
+        self.not_a_digit_below = check_probability("not_a_digit_below", not_a_digit_below)
 
     @classmethod
     def from_checkpoint(

@@ -1,32 +1,58 @@
-"""Training and evaluation loops. They return numbers; showing them is the caller's job."""
+"""Training: the step, one epoch of steps, and ``fit`` (epochs with validation).
+
+``training_step`` is the whole lesson in four lines: forward, loss, backward (the optimizer steps
+after). ``train_one_epoch`` runs it over the batches; ``fit`` adds validation and a history.
+They return numbers; showing them is the caller's job. On a CUDA GPU ``fit`` runs the same step
+recorded as a CUDA graph (``support/cuda_graphs.py``), which has the same signature.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypedDict
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mnist_helpers.cuda_graphs import graphed_training_pass, resolve_step_mode
 from mnist_helpers.errors import ParameterError
-from mnist_helpers.model import NUM_CLASSES
-from mnist_helpers.progress import progress_bar
-from mnist_helpers.records import EpochRecord
+from mnist_helpers.evaluate import evaluate
+from mnist_helpers.loaders import Batches
+from mnist_helpers.support.cuda_graphs import resolve_step_mode, train_one_epoch_graphed
+from mnist_helpers.support.precision import autocast_context, channels_last
+from mnist_helpers.support.progress import progress_bar
 
-Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
+
+class EpochRecord(TypedDict):
+    """One epoch of training: what ``fit`` returns per epoch and ``history.json`` holds."""
+
+    epoch: int
+    train_loss: float
+    train_acc: float
+    val_loss: float
+    val_acc: float
+    seconds: float
+
+
 EpochCallback = Callable[[EpochRecord], None]
 
 
-def _channels_last(images: torch.Tensor) -> torch.Tensor:
-    return images.contiguous(memory_format=torch.channels_last)
-
-
-def _autocast(device: torch.device, dtype: torch.dtype | None) -> torch.autocast:
-    """Mixed precision in ``dtype`` on ``device``, or a no-op when ``dtype`` is None (float32)."""
-    return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
+def training_step(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    autocast_dtype: torch.dtype | None = None,
+    *,
+    autocast_cache: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Forward and backward on one batch; returns ``(logits, loss)``, gradients in ``.grad``."""
+    with autocast_context(images.device, autocast_dtype, cache=autocast_cache):
+        logits = model(channels_last(images))  # (N, 10) raw scores
+        loss = F.cross_entropy(logits, labels)  # log-softmax + negative log-likelihood
+    loss.backward()
+    return logits, loss
 
 
 def train_one_epoch(
@@ -34,86 +60,28 @@ def train_one_epoch(
     train_loader: Batches,
     optimizer: torch.optim.Optimizer,
     *,
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    scheduler: Any = None,
+    autocast_dtype: torch.dtype | None = None,
     description: str = "train",
     show_progress: bool = True,
-    autocast_dtype: torch.dtype | None = None,
-    step_mode: str = "auto",
 ) -> dict[str, float]:
-    """One pass over ``train_loader``; returns the mean training ``loss`` and ``acc``.
-
-    ``autocast_dtype`` (e.g. ``torch.bfloat16``) runs the forward pass in mixed precision; the
-    weights and the optimizer stay in float32. None trains in float32.
-    ``step_mode``: ``auto`` replays the step as a CUDA graph on CUDA (mnist_helpers.cuda_graphs)
-    and runs it eagerly elsewhere; ``eager`` always runs it eagerly.
-    """
+    """One pass over ``train_loader``, one optimizer step per batch; mean ``loss`` and ``acc``."""
     model.train()
-    device = next(model.parameters()).device
-    batches = progress_bar(train_loader, description, enabled=show_progress)
-    if resolve_step_mode(step_mode, device) == "cuda_graph":
-        # On a GPU the same step is recorded once and replayed (mnist_helpers.cuda_graphs).
-        totals = graphed_training_pass(
-            model, batches, optimizer, scheduler=scheduler, autocast_dtype=autocast_dtype
-        )
-        return _epoch_means(*totals)
-    # Sums stay on the device: calling .item() each step would stall a GPU.
-    loss_sum = torch.zeros((), device=device)
-    correct = torch.zeros((), dtype=torch.long, device=device)
-    seen = 0
-    for images, labels in batches:
-        with _autocast(device, autocast_dtype):
-            logits = model(_channels_last(images))  # (N, 10)
-            loss = F.cross_entropy(logits, labels)
+    loss_sum, correct, seen = 0.0, 0, 0
+    for images, labels in progress_bar(train_loader, description, enabled=show_progress):
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        logits, loss = training_step(model, images, labels, autocast_dtype)
         optimizer.step()
         if scheduler is not None:
-            scheduler.step()
-        loss_sum += loss.detach() * len(labels)
-        correct += (logits.detach().argmax(1) == labels).sum()
+            scheduler.step()  # the learning rate changes every step, not every epoch
+        loss_sum += loss.item() * len(labels)
+        correct += int((logits.argmax(1) == labels).sum())
         seen += len(labels)
-    return _epoch_means(loss_sum, correct, seen)
-
-
-def _epoch_means(loss_sum: torch.Tensor, correct: torch.Tensor, seen: int) -> dict[str, float]:
-    """Mean ``loss`` and ``acc`` from an epoch's device sums (the epoch's only host sync)."""
     if seen == 0:
         raise ParameterError(
             "train_loader gave no batches; pass a loader holding at least one image"
         )
-    return {"loss": loss_sum.item() / seen, "acc": correct.item() / seen}
-
-
-@torch.no_grad()
-def predict_logits(
-    model: nn.Module, loader: Batches, *, autocast_dtype: torch.dtype | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Float32 logits ``(N, 10)`` and labels ``(N,)`` for every batch of ``loader``, on the CPU."""
-    model.eval()
-    device = next(model.parameters()).device
-    all_logits, all_labels = [], []
-    for images, labels in loader:
-        with _autocast(device, autocast_dtype):
-            all_logits.append(model(_channels_last(images)).float())
-        all_labels.append(labels)
-    if not all_labels:
-        return torch.empty(0, NUM_CLASSES), torch.empty(0, dtype=torch.long)
-    # One copy to the CPU at the end, so a GPU is not made to wait after every batch.
-    return torch.cat(all_logits).cpu(), torch.cat(all_labels).cpu()
-
-
-@torch.no_grad()
-def evaluate(
-    model: nn.Module, loader: Batches, *, autocast_dtype: torch.dtype | None = None
-) -> dict[str, float]:
-    """Mean cross-entropy ``loss`` and accuracy ``acc`` of ``model`` on ``loader``."""
-    logits, labels = predict_logits(model, loader, autocast_dtype=autocast_dtype)
-    if len(labels) == 0:
-        raise ParameterError("loader gave no batches; pass a loader holding at least one image")
-    return {
-        "loss": F.cross_entropy(logits, labels).item(),
-        "acc": (logits.argmax(1) == labels).float().mean().item(),
-    }
+    return {"loss": loss_sum / seen, "acc": correct / seen}
 
 
 def fit(
@@ -124,34 +92,35 @@ def fit(
     *,
     epochs: int,
     start_epoch: int = 1,
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    scheduler: Any = None,
     on_epoch_end: EpochCallback | None = None,
     show_progress: bool = True,
     autocast_dtype: torch.dtype | None = None,
     step_mode: str = "auto",
 ) -> list[EpochRecord]:
-    """Train epochs ``start_epoch..epochs``; returns one history record per epoch.
+    """Train epochs ``start_epoch..epochs`` with validation after each; one record per epoch.
 
-    Each record holds ``epoch``, ``train_loss``, ``train_acc``, ``val_loss``, ``val_acc`` and
-    ``seconds``.
-    ``on_epoch_end(record)`` runs after each epoch (the checkpoint keeper uses it).
-    ``autocast_dtype`` as in ``train_one_epoch``, for training and validation alike; ``step_mode``
-    as there.
+    ``on_epoch_end(record)`` runs after each epoch (the run folder's checkpoint keeper uses it).
+    ``step_mode``: ``auto`` uses the CUDA-graph epoch on CUDA and ``train_one_epoch`` elsewhere;
+    ``eager`` always uses ``train_one_epoch``.
     """
+    device = next(model.parameters()).device
+    one_epoch: Callable[..., dict[str, float]] = train_one_epoch
+    if resolve_step_mode(step_mode, device) == "cuda_graph":
+        one_epoch = partial(train_one_epoch_graphed, step=training_step)
     history: list[EpochRecord] = []
     for epoch in range(start_epoch, epochs + 1):
         if hasattr(train_loader, "set_epoch"):
-            train_loader.set_epoch(epoch)
+            train_loader.set_epoch(epoch)  # the shuffle order depends on the seed and epoch only
         started = time.perf_counter()
-        train = train_one_epoch(
+        train = one_epoch(
             model,
             train_loader,
             optimizer,
             scheduler=scheduler,
+            autocast_dtype=autocast_dtype,
             description=f"epoch {epoch}/{epochs}",
             show_progress=show_progress,
-            autocast_dtype=autocast_dtype,
-            step_mode=step_mode,
         )
         val = evaluate(model, val_loader, autocast_dtype=autocast_dtype)
         record: EpochRecord = {

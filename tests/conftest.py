@@ -12,7 +12,7 @@ from typing import Literal
 
 import pytest
 
-from mnist_helpers.notebook_runner import NotebookRun
+from mnist_helpers.runs.notebook_runner import NotebookRun
 from tests.nbval_runs import NBVAL_RUNS, NBVAL_SCRATCH
 from tests.support import (
     NOTEBOOKS,
@@ -62,8 +62,8 @@ def test_output_dir() -> Path:
 def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A checkpoint from a short real training run: the default recipe and augmentation, 2 epochs
     on all 51,000 training images."""
-    from mnist_helpers.checkpoint import CheckpointKeeper
-    from mnist_helpers.config import TrainParams
+    from mnist_helpers.runs.keeper import CheckpointKeeper
+    from mnist_helpers.runs.parameters import TrainParams
 
     setup, data = baseline_on_mnist(seed=0, epochs=2, augment=TrainParams().augment)
     keeper = CheckpointKeeper(
@@ -111,7 +111,7 @@ def small_pipeline(
     its notebook's folder, see ``IPyNbFile.setup`` in nbval/plugin.py), so either shows that the
     notebooks find the package's files from there.
     """
-    from mnist_helpers.notebook_runner import notebook_path, run_notebook
+    from mnist_helpers.runs.notebook_runner import notebook_path, run_notebook
 
     runs = request.config.stash.get(NBVAL_RUNS, None)
     notebooks = {name: notebook_path(name) for name in NOTEBOOKS}
@@ -142,7 +142,7 @@ REFUSAL_CASES = ("unknown parameter", "unwritable folder", "held folder", "chang
 
 def _start_refusal(case: str, folder: Path, stack: ExitStack) -> NotebookRun:
     """Start the 02_train run of ``case`` into ``folder`` (its artifacts folder)."""
-    from mnist_helpers.config import TrainParams
+    from mnist_helpers.runs.parameters import TrainParams
 
     parameters: dict[str, object] = {"small_run": True, "artifacts_dir": folder}
     if case == "unknown parameter":
@@ -157,7 +157,7 @@ def _start_refusal(case: str, folder: Path, stack: ExitStack) -> NotebookRun:
         keep_epochs(
             TrainParams(
                 artifacts_dir=str(folder),
-                recipe="baseline",
+                recipe="default",
                 augment=True,
                 small_run=True,
                 epochs=5,

@@ -5,7 +5,7 @@ later; under pytest-xdist other kernels, JupyterLab and Chromium open ports all 
 of them can take a port in between (papermill issue #511, jupyter_client issue #154). The kernel
 then dies and every cell of its notebook fails. Over IPC there are no ports to lose. The papermill
 runs, which start in a process of their own, retry such a start instead
-(``mnist_helpers.notebook_runner.kernel_lost_its_port``).
+(``mnist_helpers.runs.notebook_runner.kernel_lost_its_port``).
 """
 
 from __future__ import annotations

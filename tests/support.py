@@ -29,10 +29,10 @@ def baseline_on_mnist(
     """The default recipe at its default parameters, seeded, with loaders over the real MNIST
     files on the CPU; ``train_limit`` keeps only the first training images, ``small_run`` takes
     the notebooks' small run's images."""
-    from mnist_helpers.config import TrainParams
     from mnist_helpers.device import set_seed
     from mnist_helpers.loaders import make_train_val_loaders
-    from mnist_helpers.recipes import build_training, get_recipe
+    from mnist_helpers.runs.parameters import TrainParams
+    from mnist_helpers.runs.recipes import build_training, get_recipe
 
     set_seed(seed)
     device = torch.device("cpu")
@@ -120,9 +120,9 @@ def without_time(history: list[dict]) -> list[dict]:
 def start_like_02_train(params, run, *, steps_per_epoch: int):
     """What 02_train does before fit, on the CPU: check the resume, build the recipe, restore,
     make the keeper. Returns the training setup, the first epoch to run and the keeper."""
-    from mnist_helpers.checkpoint import CheckpointKeeper
-    from mnist_helpers.recipes import build_training, get_recipe, restore_training_state
-    from mnist_helpers.resume import resume_checkpoint
+    from mnist_helpers.runs.keeper import CheckpointKeeper
+    from mnist_helpers.runs.recipes import build_training, get_recipe, restore_training_state
+    from mnist_helpers.runs.resume import resume_checkpoint
 
     resume_from = resume_checkpoint(params, run)
     setup = build_training(
@@ -150,7 +150,7 @@ def start_like_02_train(params, run, *, steps_per_epoch: int):
 def keep_epochs(params, val_accs: list[float]) -> None:
     """Record epochs with these validation accuracies into ``params.artifacts`` as 02_train's
     keeper would, without training."""
-    from mnist_helpers.run_folder import open_run_folder
+    from mnist_helpers.runs.run_folder import open_run_folder
 
     with open_run_folder(params.artifacts) as run:
         setup, _, keeper = start_like_02_train(params, run, steps_per_epoch=2)
@@ -164,7 +164,7 @@ def keep_epochs(params, val_accs: list[float]) -> None:
 
 HOLD_THE_FOLDER = textwrap.dedent("""
     import sys, time
-    from mnist_helpers.run_folder import open_run_folder
+    from mnist_helpers.runs.run_folder import open_run_folder
     open_run_folder(sys.argv[1])
     print("holding", flush=True)
     time.sleep(120)

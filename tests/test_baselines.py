@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mnist_helpers.baselines import (
+from mnist_helpers.errors import ParameterError
+from mnist_helpers.teaching.baselines import (
     class_means,
     mlp_baseline,
     nearest_mean_baseline,
     nearest_mean_predict,
 )
-from mnist_helpers.errors import ParameterError
 
 
 def _quadrant_digits(count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from mnist_helpers import loaders
-from mnist_helpers.batches import TensorBatches
 from mnist_helpers.data import MnistSplit
 from mnist_helpers.errors import ParameterError
+from mnist_helpers.loaders import TensorBatches
 from mnist_helpers.model import (
     MnistCNN,
     count_parameters,

@@ -67,7 +67,7 @@ def write_settings(settings_dir: Path) -> None:
 
 HEADING = "# Draw a digit"  # a section JupyterLab's arrow keys could collapse
 CANVAS_CELL = """
-from mnist_helpers.canvas import DigitCanvas
+from mnist_helpers.apps.canvas import DigitCanvas
 
 canvas = DigitCanvas.from_checkpoint({checkpoint!r})
 canvas

@@ -16,8 +16,8 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-import mnist_helpers.canvas as canvas_module
-from mnist_helpers.canvas import (
+import mnist_helpers.apps.canvas as canvas_module
+from mnist_helpers.apps.canvas import (
     BLANK_RESULT,
     CANVAS_SIZE,
     CANVAS_STATUSES,
@@ -30,8 +30,8 @@ from mnist_helpers.canvas import (
     prediction_to_result,
 )
 from mnist_helpers.data import MNIST_MEAN, MNIST_STD
-from mnist_helpers.drawing_like import digit_to_drawing
 from mnist_helpers.errors import ImageInputError
+from mnist_helpers.images.drawing_style import digit_to_drawing
 from mnist_helpers.model import MnistCNN
 from mnist_helpers.predict import Prediction, Predictor
 

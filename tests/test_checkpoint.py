@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from mnist_helpers.checkpoint import (
-    CheckpointKeeper,
     inference_checkpoint,
     load_checkpoint,
     make_checkpoint,
@@ -16,7 +15,8 @@ from mnist_helpers.checkpoint import (
     save_checkpoint,
 )
 from mnist_helpers.errors import CheckpointError
-from mnist_helpers.recipes import RECIPES, build_training, restore_training_state
+from mnist_helpers.runs.keeper import CheckpointKeeper
+from mnist_helpers.runs.recipes import RECIPES, build_training, restore_training_state
 from tests.support import small_model
 
 
@@ -163,7 +163,7 @@ def test_resuming_keeps_this_devices_adam_kernel():
     # A run saved where Adam was fused (CPU, CUDA) may resume where it is not (MPS): the restored
     # optimizer keeps the resuming device's choice instead of the saved one.
     setup_fused = build_training(
-        RECIPES["baseline"], lr=1e-3, epochs=1, steps_per_epoch=1, device=torch.device("cpu")
+        RECIPES["default"], lr=1e-3, epochs=1, steps_per_epoch=1, device=torch.device("cpu")
     )
     assert setup_fused.optimizer.defaults["fused"] is True
     setup_fused.model(torch.zeros(2, 1, 28, 28)).sum().backward()
@@ -175,7 +175,7 @@ def test_resuming_keeps_this_devices_adam_kernel():
         "history": [{"epoch": 1, "val_acc": 0.5}],
     }
     other = build_training(
-        RECIPES["baseline"], lr=1e-3, epochs=1, steps_per_epoch=1, device=torch.device("cpu")
+        RECIPES["default"], lr=1e-3, epochs=1, steps_per_epoch=1, device=torch.device("cpu")
     )
     other.optimizer = torch.optim.Adam(other.model.parameters(), lr=1e-3)  # not fused
     restored = restore_training_state(checkpoint, other)

@@ -27,7 +27,7 @@ from mnist_helpers.model import (
     count_parameters,
     parameters_for,
 )
-from mnist_helpers.recipes import RECIPES
+from mnist_helpers.runs.recipes import RECIPES
 
 
 @pytest.fixture

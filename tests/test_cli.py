@@ -1,5 +1,6 @@
-"""The command line, run in-process through ``mnist_helpers.cli.main``: it validates its options,
-never overwrites its own input, and every bad input ends in one line that says what was wrong."""
+"""The command line, run in-process through ``mnist_helpers.apps.cli.main``: it validates its
+options, never overwrites its own input, and every bad input ends in one line that says what was
+wrong."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
+from mnist_helpers.apps.cli import DEFAULT_CHECKPOINT, main
+from mnist_helpers.apps.export import EXPORT_MODULES, export_onnx
 from mnist_helpers.checkpoint import make_checkpoint, save_checkpoint
-from mnist_helpers.cli import DEFAULT_CHECKPOINT, main
 from mnist_helpers.errors import ParameterError
-from mnist_helpers.export import EXPORT_MODULES, export_onnx
 from mnist_helpers.model import MnistCNN
 from mnist_helpers.predict import STATUSES
 

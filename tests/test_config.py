@@ -4,12 +4,12 @@ import pytest
 import torch
 
 from mnist_helpers import device
-from mnist_helpers.config import EvaluateParams, InferenceParams, TrainParams
 from mnist_helpers.device import autocast_dtype, get_device
 from mnist_helpers.errors import ParameterError
+from mnist_helpers.runs.parameters import EvaluateParams, InferenceParams, TrainParams
 
 
-def test_defaults_are_the_seed_recipe():
+def test_defaults_are_the_default_recipe():
     params = TrainParams()
     assert (params.epochs, params.lr, params.batch_size, params.val_fraction) == (
         5,
@@ -17,7 +17,7 @@ def test_defaults_are_the_seed_recipe():
         64,
         0.15,
     )
-    assert params.recipe == "baseline"
+    assert params.recipe == "default"
     assert params.precision == "auto"
 
 
@@ -97,3 +97,8 @@ def test_precision_fp32_and_bf16_are_explicit():
 def test_precision_labels_read_plainly():
     assert device.precision_label(None) == "fp32"
     assert device.precision_label(torch.bfloat16) == "bf16 autocast"
+
+
+@pytest.mark.parametrize(("old", "new"), [("baseline", "default"), ("seed", "constant")])
+def test_old_recipe_names_are_read_as_their_new_names(old, new):
+    assert TrainParams(recipe=old).recipe == new

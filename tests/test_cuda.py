@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from mnist_helpers.checkpoint import CheckpointKeeper, load_checkpoint, model_from_checkpoint
-from mnist_helpers.cuda_graphs import recorded_step
+from mnist_helpers.checkpoint import load_checkpoint, model_from_checkpoint
 from mnist_helpers.device import autocast_dtype, get_device, set_seed
+from mnist_helpers.evaluate import evaluate, predict_logits
 from mnist_helpers.loaders import make_train_val_loaders
-from mnist_helpers.recipes import RECIPES, build_training, restore_training_state
-from mnist_helpers.train import evaluate, predict_logits, train_one_epoch
+from mnist_helpers.runs.keeper import CheckpointKeeper
+from mnist_helpers.runs.recipes import RECIPES, build_training, restore_training_state
+from mnist_helpers.support.cuda_graphs import recorded_step
+from mnist_helpers.train import train_one_epoch
 from tests.support import fit_quietly
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -45,7 +47,7 @@ def _small_loaders(*, augment: bool, device: str = "cuda"):
     )
 
 
-def _setup(data, recipe: str = "baseline"):
+def _setup(data, recipe: str = "default"):
     set_seed(0)
     return build_training(
         RECIPES[recipe],
@@ -86,7 +88,7 @@ def _sync_warnings(setup, loader, steps: int, step_mode: str) -> int:
 
 
 @pytest.mark.parametrize("step_mode", ["eager", "cuda_graph"])
-@pytest.mark.parametrize("recipe", ["baseline", "strong"])
+@pytest.mark.parametrize("recipe", ["default", "strong"])
 def test_training_steps_do_not_wait_for_the_gpu(cuda_data, recipe: str, step_mode: str) -> None:
     # Syncs per epoch, never per step: a first epoch (which records the graph) of 10 steps and
     # one of 40 sync alike, and so do later epochs, which only read the final sums.
@@ -122,15 +124,15 @@ def _losses(data, step_mode: str, recipe: str, passes: int, steps: int = 20) -> 
 def test_cuda_graph_steps_train_as_eager_steps_do(cuda_data_plain) -> None:
     # Same weights, batches and schedule; cuBLAS may choose other algorithms while recording, and
     # Adam's first steps magnify rounding, so the losses agree closely but not bit for bit.
-    eager = _losses(cuda_data_plain, "eager", "baseline", 2)
-    graph = _losses(cuda_data_plain, "cuda_graph", "baseline", 2)
+    eager = _losses(cuda_data_plain, "eager", "default", 2)
+    graph = _losses(cuda_data_plain, "cuda_graph", "default", 2)
     torch.testing.assert_close(graph, eager, rtol=1e-2, atol=0.0)
 
 
 def test_the_recorded_optimizer_step_reads_the_learning_rate_live(cuda_data_plain) -> None:
     set_seed(0)
     setup = build_training(
-        RECIPES["baseline"],
+        RECIPES["default"],
         lr=1e-3,
         epochs=1,
         steps_per_epoch=12,
@@ -221,7 +223,7 @@ def test_gpu_checkpoint_loads_and_resumes_on_cpu(cuda_data, tmp_path: Path) -> N
     # Resume on the CPU: the optimizer state moves with the model.
     cpu_data = _small_loaders(augment=False, device="cpu")
     cpu_setup = build_training(
-        RECIPES["baseline"],
+        RECIPES["default"],
         lr=1e-3,
         epochs=2,
         steps_per_epoch=len(cpu_data.train_loader),

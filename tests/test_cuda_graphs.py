@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mnist_helpers.cuda_graphs import (
+from mnist_helpers.errors import ParameterError
+from mnist_helpers.support.cuda_graphs import (
     STEP_MODES,
     optimizer_fits_in_graph,
     resolve_step_mode,
     scheduler_cycles_beta1,
 )
-from mnist_helpers.errors import ParameterError
-from mnist_helpers.train import train_one_epoch
+from mnist_helpers.train import fit
 
 CPU = torch.device("cpu")
 
@@ -30,13 +30,13 @@ def test_a_cuda_graph_off_cuda_or_an_unknown_mode_is_refused() -> None:
         resolve_step_mode("compiled", CPU)
 
 
-def test_train_one_epoch_checks_the_mode_before_training() -> None:
+def test_fit_checks_the_mode_before_training() -> None:
     model = torch.nn.Linear(4, 10)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     before = model.weight.detach().clone()
     batches = [(torch.randn(8, 4), torch.randint(0, 10, (8,)))]
     with pytest.raises(ParameterError, match="step_mode"):
-        train_one_epoch(model, batches, optimizer, show_progress=False, step_mode="fast")
+        fit(model, optimizer, batches, batches, epochs=1, show_progress=False, step_mode="fast")
     assert torch.equal(model.weight, before)
 
 

@@ -19,7 +19,7 @@ from mnist_helpers.data import (
     verified_mnist_bytes,
 )
 from mnist_helpers.errors import DataFileError
-from mnist_helpers.paths import data_dir
+from mnist_helpers.support.paths import data_dir
 
 LABEL_FILE = "t10k-labels-idx1-ubyte"  # the smallest shipped file (4.5 kB)
 

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from mnist_helpers import atomic
 from mnist_helpers import data as data_module
 from mnist_helpers.data import CACHE_FOLDER, MNIST_MD5, load_mnist, verified_mnist_bytes
 from mnist_helpers.errors import DataFileError
-from mnist_helpers.idx import parse_idx
-from mnist_helpers.paths import data_dir, project_root
+from mnist_helpers.support import atomic_files as atomic
+from mnist_helpers.support.idx_format import parse_idx
+from mnist_helpers.support.paths import data_dir, project_root
 
 LABELS = "t10k-labels-idx1-ubyte"
 IMAGES = "t10k-images-idx3-ubyte"

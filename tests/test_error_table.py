@@ -70,13 +70,13 @@ def quote_pattern(quote: str) -> re.Pattern[str]:
 
 
 def _bad_parameter(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
-    from mnist_helpers.config import TrainParams
+    from mnist_helpers.runs.parameters import TrainParams
 
     return TrainParams(epochs=0)
 
 
 def _absent_cuda(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
-    from mnist_helpers.config import TrainParams
+    from mnist_helpers.runs.parameters import TrainParams
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # also on a GPU machine
     return TrainParams(device="cuda")
@@ -165,13 +165,13 @@ def _other_architecture(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
 
 
 def _blank_image(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
-    from mnist_helpers.preprocess import preprocess_image
+    from mnist_helpers.images.preprocess import preprocess_image
 
     return preprocess_image(np.zeros((280, 280), dtype=np.uint8))
 
 
 def _text_file_as_image(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
-    from mnist_helpers.preprocess import preprocess_image
+    from mnist_helpers.images.preprocess import preprocess_image
 
     path = tmp / "digit.png"
     path.write_text("not an image")
@@ -179,7 +179,7 @@ def _text_file_as_image(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
 
 
 def _empty_image_file(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
-    from mnist_helpers.preprocess import preprocess_image
+    from mnist_helpers.images.preprocess import preprocess_image
 
     path = tmp / "digit.png"
     path.write_bytes(b"")
@@ -189,7 +189,7 @@ def _empty_image_file(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
 def _truncated_image_file(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
     from PIL import Image
 
-    from mnist_helpers.preprocess import preprocess_image
+    from mnist_helpers.images.preprocess import preprocess_image
 
     full = tmp / "full.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (200, 200), np.uint8)).save(full)
@@ -199,27 +199,27 @@ def _truncated_image_file(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
 
 
 def _huge_image_file(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
-    from mnist_helpers.preprocess import preprocess_image
+    from mnist_helpers.images.preprocess import preprocess_image
 
     # Over the project's cap, under PIL's own limits: the project's check answers.
     return preprocess_image(png_claiming_size(tmp / "huge.png", 9_000, 9_000))
 
 
 def _decompression_bomb(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
-    from mnist_helpers.preprocess import preprocess_image
+    from mnist_helpers.images.preprocess import preprocess_image
 
     # Past twice PIL's own limit: PIL refuses while reading the header.
     return preprocess_image(png_claiming_size(tmp / "bomb.png", 40_000, 40_000))
 
 
 def _array_with_nan(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
-    from mnist_helpers.preprocess import preprocess_image
+    from mnist_helpers.images.preprocess import preprocess_image
 
     return preprocess_image(np.array([[0.0, np.nan], [0.0, 1.0]]))
 
 
 def _array_of_wrong_shape(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
-    from mnist_helpers.preprocess import preprocess_image
+    from mnist_helpers.images.preprocess import preprocess_image
 
     return preprocess_image(np.zeros((2, 3, 4, 5)))
 
@@ -238,27 +238,27 @@ def _bf16_elsewhere(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
 
 
 def _export_extra_missing(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
-    from mnist_helpers.export import require_export_extra
+    from mnist_helpers.apps.export import require_export_extra
 
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # makes `import onnxruntime` fail
     return require_export_extra()
 
 
 def _unknown_parameter(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
-    from mnist_helpers.config import TrainParams
+    from mnist_helpers.runs.parameters import TrainParams
 
     # The notebook namespace papermill leaves: its injected cell sets a name 02_train lacks.
     return TrainParams.from_notebook({"In": ["# Parameters\nepoch = 1\n"]})
 
 
 def _tiny_validation_split(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
-    from mnist_helpers.config import TrainParams
+    from mnist_helpers.runs.parameters import TrainParams
 
     return TrainParams(val_fraction=1e-6)
 
 
 def _bad_small_run_switch(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
-    from mnist_helpers.config import TrainParams
+    from mnist_helpers.runs.parameters import TrainParams
 
     return TrainParams.from_notebook({}, environ={"MNIST_SMALL_RUN": "maybe"})
 
@@ -266,7 +266,7 @@ def _bad_small_run_switch(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
 def _busy_run_folder(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
     import fcntl
 
-    from mnist_helpers.run_folder import LOCK_NAME, open_run_folder
+    from mnist_helpers.runs.run_folder import LOCK_NAME, open_run_folder
 
     # A second open file holding the lock conflicts exactly as another process's would.
     handle = os.open(tmp / LOCK_NAME, os.O_RDWR | os.O_CREAT)
@@ -278,7 +278,7 @@ def _busy_run_folder(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
 
 
 def _unwritable_artifacts_dir(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
-    from mnist_helpers.run_folder import prepare_artifacts_dir
+    from mnist_helpers.runs.run_folder import prepare_artifacts_dir
 
     (tmp / "a-file").write_text("in the way")
     return prepare_artifacts_dir(tmp / "a-file" / "artifacts")  # a file where a folder must be
@@ -331,7 +331,7 @@ def _oversized_model_args(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
 
 
 def _export_over_its_input(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
-    from mnist_helpers.export import export_onnx
+    from mnist_helpers.apps.export import export_onnx
 
     checkpoint = tiny_checkpoint(tmp / "c.pt")
     return export_onnx(checkpoint, tmp / "." / "c.pt")
@@ -354,9 +354,9 @@ def _disk_full(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
 def _training_checkpoint(recipe: str, *, epoch: int = 2, **changes: object) -> dict:
     """A last.pt-like checkpoint of ``recipe``'s model after ``epoch`` epochs of 5 planned."""
     from mnist_helpers.checkpoint import make_checkpoint
-    from mnist_helpers.config import TrainParams
     from mnist_helpers.model import MnistCNN
-    from mnist_helpers.recipes import get_recipe
+    from mnist_helpers.runs.parameters import TrainParams
+    from mnist_helpers.runs.recipes import get_recipe
 
     model = MnistCNN(**get_recipe(recipe).model_args)
     checkpoint = make_checkpoint(
@@ -371,57 +371,58 @@ def _training_checkpoint(recipe: str, *, epoch: int = 2, **changes: object) -> d
 
 
 def _resume_inference_checkpoint(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
-    from mnist_helpers.config import TrainParams
-    from mnist_helpers.resume import check_resume_fits
+    from mnist_helpers.runs.parameters import TrainParams
+    from mnist_helpers.runs.resume import check_resume_fits
 
-    checkpoint = _training_checkpoint("seed", optimizer_state=None)
-    return check_resume_fits(checkpoint, TrainParams(recipe="seed", epochs=5), "mnist_cnn.pt")
+    checkpoint = _training_checkpoint("constant", optimizer_state=None)
+    return check_resume_fits(checkpoint, TrainParams(recipe="constant", epochs=5), "mnist_cnn.pt")
 
 
 def _resume_changed_lr(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
-    from mnist_helpers.config import TrainParams
-    from mnist_helpers.resume import check_resume_fits
+    from mnist_helpers.runs.parameters import TrainParams
+    from mnist_helpers.runs.resume import check_resume_fits
 
-    params = TrainParams(recipe="seed", epochs=5, lr=0.05)
-    return check_resume_fits(_training_checkpoint("seed"), params, "last.pt")
+    params = TrainParams(recipe="constant", epochs=5, lr=0.05)
+    return check_resume_fits(_training_checkpoint("constant"), params, "last.pt")
 
 
 def _resume_other_model(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
-    from mnist_helpers.config import TrainParams
-    from mnist_helpers.resume import check_resume_fits
+    from mnist_helpers.runs.parameters import TrainParams
+    from mnist_helpers.runs.resume import check_resume_fits
 
-    checkpoint = _training_checkpoint("seed", model_args=dict(small_model().config))
-    return check_resume_fits(checkpoint, TrainParams(recipe="seed", epochs=5), "last.pt")
+    checkpoint = _training_checkpoint("constant", model_args=dict(small_model().config))
+    return check_resume_fits(checkpoint, TrainParams(recipe="constant", epochs=5), "last.pt")
 
 
 def _resume_nothing_left(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
-    from mnist_helpers.config import TrainParams
-    from mnist_helpers.resume import check_resume_fits
+    from mnist_helpers.runs.parameters import TrainParams
+    from mnist_helpers.runs.resume import check_resume_fits
 
-    checkpoint = _training_checkpoint("seed", epoch=2)
-    return check_resume_fits(checkpoint, TrainParams(recipe="seed", epochs=2), "last.pt")
+    checkpoint = _training_checkpoint("constant", epoch=2)
+    return check_resume_fits(checkpoint, TrainParams(recipe="constant", epochs=2), "last.pt")
 
 
 def _resume_stretched_schedule(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
-    from mnist_helpers.config import TrainParams
-    from mnist_helpers.resume import check_resume_fits
+    from mnist_helpers.runs.parameters import TrainParams
+    from mnist_helpers.runs.resume import check_resume_fits
 
-    params = TrainParams(recipe="baseline", epochs=9)  # the run planned 5
-    return check_resume_fits(_training_checkpoint("baseline"), params, "last.pt")
+    params = TrainParams(recipe="default", epochs=9)  # the run planned 5
+    return check_resume_fits(_training_checkpoint("default"), params, "last.pt")
 
 
 def _resume_best_of_another_run(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
     from mnist_helpers.checkpoint import save_checkpoint
-    from mnist_helpers.config import TrainParams
-    from mnist_helpers.resume import resume_checkpoint
-    from mnist_helpers.run_folder import BEST_CHECKPOINT, LAST_CHECKPOINT, open_run_folder
+    from mnist_helpers.runs.layout import BEST_CHECKPOINT, LAST_CHECKPOINT
+    from mnist_helpers.runs.parameters import TrainParams
+    from mnist_helpers.runs.resume import resume_checkpoint
+    from mnist_helpers.runs.run_folder import open_run_folder
 
     history = [{"epoch": 1, "val_acc": 0.9}, {"epoch": 2, "val_acc": 0.8}]  # epoch 1 is best
-    last = _training_checkpoint("seed", epoch=2, history=history)
-    best = _training_checkpoint("seed", epoch=1, history=history[:1], run_id="run-b")
+    last = _training_checkpoint("constant", epoch=2, history=history)
+    best = _training_checkpoint("constant", epoch=1, history=history[:1], run_id="run-b")
     save_checkpoint(last, tmp / LAST_CHECKPOINT)
     save_checkpoint(best, tmp / BEST_CHECKPOINT)  # from another run: files mixed by hand
-    params = TrainParams(recipe="seed", epochs=5, resume=str(LAST_CHECKPOINT))
+    params = TrainParams(recipe="constant", epochs=5, resume=str(LAST_CHECKPOINT))
     with open_run_folder(tmp) as run:
         return resume_checkpoint(params, run)
 

@@ -10,24 +10,24 @@ from pathlib import Path
 import pytest
 import torch
 
-from mnist_helpers.checkpoint import (
-    load_checkpoint,
-    make_checkpoint,
-    model_from_checkpoint,
-    save_checkpoint,
-)
-from mnist_helpers.cli import main
-from mnist_helpers.data import normalize_images
-from mnist_helpers.errors import MissingExtraError
-from mnist_helpers.export import (
+from mnist_helpers.apps.cli import main
+from mnist_helpers.apps.export import (
     EXPORT_MODULES,
     INSTALL_HINT,
     export_onnx,
     read_onnx_metadata,
     verify_onnx,
 )
+from mnist_helpers.checkpoint import (
+    load_checkpoint,
+    make_checkpoint,
+    model_from_checkpoint,
+    save_checkpoint,
+)
+from mnist_helpers.data import normalize_images
+from mnist_helpers.errors import MissingExtraError
 from mnist_helpers.model import MnistCNN
-from mnist_helpers.paths import ARTIFACTS_ENV
+from mnist_helpers.support.paths import ARTIFACTS_ENV
 
 needs_export_extra = pytest.mark.skipif(
     any(find_spec(name) is None for name in EXPORT_MODULES),

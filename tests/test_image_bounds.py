@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_helpers import image_io
 from mnist_helpers.errors import ImageInputError
-from mnist_helpers.image_io import MAX_PIXELS, RESIZE_ADVICE, to_float_array
+from mnist_helpers.images import image_files as image_io
+from mnist_helpers.images.image_files import MAX_PIXELS, RESIZE_ADVICE, to_float_array
 
 PNG_GREY, PNG_PALETTE, PNG_RGBA = 0, 3, 6
 _CHANNELS = {PNG_GREY: 1, PNG_PALETTE: 1, PNG_RGBA: 4}
@@ -178,7 +178,7 @@ def test_exif_orientation_is_still_applied(tmp_path: Path) -> None:
 
 _MEASURE = """
 import json, sys
-from mnist_helpers.image_io import to_float_array
+from mnist_helpers.images.image_files import to_float_array
 
 def peak_mb():
     with open("/proc/self/status") as status:

@@ -18,8 +18,8 @@ import pytest
 import torch
 
 from mnist_helpers.checkpoint import load_checkpoint
-from mnist_helpers.config import TrainParams
-from mnist_helpers.notebook_runner import NotebookRun, run_notebook
+from mnist_helpers.runs.notebook_runner import NotebookRun, run_notebook
+from mnist_helpers.runs.parameters import TrainParams
 from tests.support import (
     REPO_ROOT,
     baseline_on_mnist,

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from mnist_helpers.metrics import (
+from mnist_helpers.evaluate import (
     confusion_matrix,
     most_confident_mistakes,
     per_class_report,

@@ -9,12 +9,17 @@ import pytest
 import torch
 from PIL import Image
 
-from mnist_helpers import training_mix
-from mnist_helpers.cli import main as cli_main
-from mnist_helpers.drawing_like import digit_to_drawing
-from mnist_helpers.drawn_digits import SOURCES, drawn_digit_set, stroked_digit, typed_digit
+from mnist_helpers.apps.cli import main as cli_main
 from mnist_helpers.errors import ParameterError
-from mnist_helpers.nondigits import (
+from mnist_helpers.images import training_mix
+from mnist_helpers.images.drawing_style import digit_to_drawing
+from mnist_helpers.images.eval_drawn_digits import (
+    SOURCES,
+    drawn_digit_set,
+    stroked_digit,
+    typed_digit,
+)
+from mnist_helpers.images.nondigit_shapes import (
     CONVENTIONS,
     DIGIT_LIKE,
     FAMILIES,
@@ -22,15 +27,15 @@ from mnist_helpers.nondigits import (
     LETTERS,
     nondigit_set,
 )
-from mnist_helpers.outlier_exposure import training_nondigits
+from mnist_helpers.images.train_nondigits import training_nondigits
+from mnist_helpers.images.train_typed_digits import TRAINING_DIGIT_FONTS, typed_training_digits
+from mnist_helpers.images.training_mix import TrainingMix
 from mnist_helpers.predict import (
     DIGIT,
     NOT_A_DIGIT,
     UNSURE,
     read_status,
 )
-from mnist_helpers.training_mix import TrainingMix
-from mnist_helpers.typed_digits import TRAINING_DIGIT_FONTS, typed_training_digits
 
 # --- generators -----------------------------------------------------------------------------
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mnist_helpers import notebook_runner
 from mnist_helpers.errors import MissingExtraError
-from mnist_helpers.notebook_runner import (
+from mnist_helpers.runs import notebook_runner
+from mnist_helpers.runs.notebook_runner import (
     OVERRIDE_VARIABLES,
     NotebookRun,
     child_environment,

@@ -12,7 +12,7 @@ import json
 import nbformat
 import pytest
 
-from mnist_helpers.notebook_runner import notebook_path
+from mnist_helpers.runs.notebook_runner import notebook_path
 from tests.nbval_runs import NBVAL_RUNS, code_cell_count
 from tests.support import NOTEBOOKS, read_history
 

@@ -8,10 +8,10 @@ import torch
 from PIL import Image
 
 from mnist_helpers.data import MNIST_MEAN, MNIST_STD
-from mnist_helpers.drawing_like import digit_to_drawing, random_drawing
 from mnist_helpers.errors import BlankImageError, ImageInputError
+from mnist_helpers.images.drawing_style import digit_to_drawing, random_drawing
+from mnist_helpers.images.preprocess import ink_map, preprocess_image, preprocess_steps
 from mnist_helpers.predict import Predictor
-from mnist_helpers.preprocess import ink_map, preprocess_image, preprocess_steps
 
 
 def _bar(height=200, width=40, canvas=280, top=30, left=100, value=255):

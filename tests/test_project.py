@@ -83,7 +83,7 @@ def _imported_top_level_modules(source: str) -> set[str]:
 
 def test_core_dependencies_are_what_the_package_and_notebooks_import():
     modules = set()
-    for path in (REPO_ROOT / "mnist_helpers").glob("*.py"):
+    for path in (REPO_ROOT / "mnist_helpers").rglob("*.py"):
         modules |= _imported_top_level_modules(path.read_text())
     for path in NOTEBOOKS:
         for cell in nbformat.read(path, as_version=4).cells:
@@ -177,7 +177,7 @@ def _builtin_exception(name: str) -> bool:
 
 
 @pytest.mark.parametrize(
-    "path", sorted((REPO_ROOT / "mnist_helpers").glob("*.py")), ids=lambda p: p.name
+    "path", sorted((REPO_ROOT / "mnist_helpers").rglob("*.py")), ids=lambda p: p.name
 )
 def test_every_deliberate_error_is_a_mnist_helpers_error(path):
     # ``raise ValueError(...)`` escapes ``except MnistHelpersError``; re-raising is fine.

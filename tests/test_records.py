@@ -8,10 +8,15 @@ from typing import get_args
 import torch
 
 from mnist_helpers import predict
-from mnist_helpers.batches import TensorBatches
-from mnist_helpers.recipes import build_training, get_recipe, restore_training_state
-from mnist_helpers.records import EpochRecord, PredictionStatus, ResumeState
-from mnist_helpers.train import fit
+from mnist_helpers.loaders import TensorBatches
+from mnist_helpers.predict import PredictionStatus
+from mnist_helpers.runs.recipes import (
+    ResumeState,
+    build_training,
+    get_recipe,
+    restore_training_state,
+)
+from mnist_helpers.train import EpochRecord, fit
 
 
 def _tiny_fit(epochs: int):
@@ -20,7 +25,7 @@ def _tiny_fit(epochs: int):
     train = TensorBatches(images[:16], labels[:16], 8, shuffle=True, seed=0)
     val = TensorBatches(images[16:], labels[16:], 8)
     setup = build_training(
-        get_recipe("baseline"),
+        get_recipe("default"),
         lr=1e-3,
         epochs=epochs,
         steps_per_epoch=2,

@@ -15,12 +15,14 @@ import pytest
 import torch
 
 from mnist_helpers import checkpoint as checkpoint_module
-from mnist_helpers.batches import TensorBatches
-from mnist_helpers.checkpoint import CheckpointKeeper, load_checkpoint, save_checkpoint
-from mnist_helpers.config import TrainParams
+from mnist_helpers.checkpoint import load_checkpoint, save_checkpoint
 from mnist_helpers.errors import CheckpointError, ResumeError
-from mnist_helpers.resume import FROZEN_ON_RESUME, resume_checkpoint
-from mnist_helpers.run_folder import open_run_folder
+from mnist_helpers.loaders import TensorBatches
+from mnist_helpers.runs import keeper as keeper_module
+from mnist_helpers.runs.keeper import CheckpointKeeper
+from mnist_helpers.runs.parameters import TrainParams
+from mnist_helpers.runs.resume import FROZEN_ON_RESUME, resume_checkpoint
+from mnist_helpers.runs.run_folder import open_run_folder
 from mnist_helpers.train import fit
 from tests.support import keep_epochs, start_like_02_train
 
@@ -82,7 +84,7 @@ def _same_weights(a: Path, b: Path) -> bool:
 def three_epoch_run(tmp_path_factory) -> Path:
     """A finished 3-epoch run of the constant-rate recipe."""
     folder = tmp_path_factory.mktemp("finished") / "artifacts"
-    keep_epochs(_params(folder, recipe="seed"), [0.5, 0.6, 0.7])
+    keep_epochs(_params(folder, recipe="constant"), [0.5, 0.6, 0.7])
     return folder
 
 
@@ -102,7 +104,7 @@ def three_epoch_run(tmp_path_factory) -> Path:
     ],
 )
 def test_parameter_that_shaped_the_run_cannot_change_on_resume(three_epoch_run, name, value):
-    params = _params(three_epoch_run, recipe="seed", epochs=5, resume="checkpoints/last.pt")
+    params = _params(three_epoch_run, recipe="constant", epochs=5, resume="checkpoints/last.pt")
     changed = TrainParams(**{**params.as_dict(), name: value})
     with open_run_folder(three_epoch_run) as run, pytest.raises(ResumeError) as caught:
         resume_checkpoint(changed, run)
@@ -129,14 +131,14 @@ def test_inference_checkpoint_cannot_be_resumed(three_epoch_run, tmp_path):
     )
     save_checkpoint(slim, tmp_path / "model.pt")
     params = _params(
-        tmp_path / "artifacts", recipe="seed", epochs=5, resume=str(tmp_path / "model.pt")
+        tmp_path / "artifacts", recipe="constant", epochs=5, resume=str(tmp_path / "model.pt")
     )
     with open_run_folder(params.artifacts) as run, pytest.raises(ResumeError, match="no training"):
         resume_checkpoint(params, run)
 
 
 def test_resume_with_no_epochs_left_is_refused(three_epoch_run):
-    params = _params(three_epoch_run, recipe="seed", epochs=3, resume="checkpoints/last.pt")
+    params = _params(three_epoch_run, recipe="constant", epochs=3, resume="checkpoints/last.pt")
     with open_run_folder(three_epoch_run) as run, pytest.raises(ResumeError, match="above 3"):
         resume_checkpoint(params, run)
 
@@ -144,17 +146,17 @@ def test_resume_with_no_epochs_left_is_refused(three_epoch_run):
 @pytest.mark.slow
 def test_constant_rate_run_grows_and_records_the_epochs_it_ran(tmp_path):
     straight = tmp_path / "straight"
-    _train(_params(straight, recipe="seed", epochs=5))
+    _train(_params(straight, recipe="constant", epochs=5))
     split = tmp_path / "split"
-    _train(_params(split, recipe="seed", epochs=3))
-    _train(_params(split, recipe="seed", epochs=5, resume="checkpoints/last.pt"))
+    _train(_params(split, recipe="constant", epochs=3))
+    _train(_params(split, recipe="constant", epochs=5, resume="checkpoints/last.pt"))
     last = load_checkpoint(split / "checkpoints" / "last.pt")
     assert last["epoch"] == 5 and last["params"]["epochs"] == 5
     assert last["optimizer_state"]["param_groups"][0]["lr"] == last["params"]["lr"]
     assert _same_weights(split / "checkpoints" / "last.pt", straight / "checkpoints" / "last.pt")
 
 
-@pytest.mark.parametrize("recipe", ["strong", "baseline"])
+@pytest.mark.parametrize("recipe", ["strong", "default"])
 def test_schedule_resumed_past_its_plan_is_refused_clearly(tmp_path, recipe):
     folder = tmp_path / "artifacts"
     keep_epochs(_params(folder, recipe=recipe, epochs=2), [0.5, 0.6])
@@ -166,7 +168,7 @@ def test_schedule_resumed_past_its_plan_is_refused_clearly(tmp_path, recipe):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("recipe", ["strong", "baseline"])
+@pytest.mark.parametrize("recipe", ["strong", "default"])
 def test_interrupted_schedule_run_finishes_as_if_never_stopped(tmp_path, recipe):
     _train(_params(tmp_path / "straight", recipe=recipe))
     stopped = tmp_path / "stopped"
@@ -185,7 +187,7 @@ def test_interrupted_schedule_run_finishes_as_if_never_stopped(tmp_path, recipe)
 
 def _stop_at_write(monkeypatch, target: str, epoch: int) -> None:
     """Make the keeper's write of ``target`` at ``epoch`` stop the run, as a kill would."""
-    real_save, real_json = checkpoint_module.save_checkpoint, checkpoint_module.write_json
+    real_save, real_json = keeper_module.save_checkpoint, keeper_module.write_json
 
     def save(checkpoint, path):
         if Path(path).name == target and checkpoint["epoch"] == epoch:
@@ -197,8 +199,8 @@ def _stop_at_write(monkeypatch, target: str, epoch: int) -> None:
             raise KilledError
         return real_json(data, path)
 
-    monkeypatch.setattr(checkpoint_module, "save_checkpoint", save)
-    monkeypatch.setattr(checkpoint_module, "write_json", write_json)
+    monkeypatch.setattr(keeper_module, "save_checkpoint", save)
+    monkeypatch.setattr(keeper_module, "write_json", write_json)
 
 
 def test_stop_between_last_and_best_writes_is_repaired_on_resume(tmp_path, monkeypatch):
@@ -206,10 +208,10 @@ def test_stop_between_last_and_best_writes_is_repaired_on_resume(tmp_path, monke
     folder = tmp_path / "artifacts"
     with monkeypatch.context() as patch, pytest.raises(KilledError):
         _stop_at_write(patch, "best.pt", epoch=4)
-        keep_epochs(_params(folder, recipe="seed", epochs=6), [0.5, 0.6, 0.55, 0.7])
+        keep_epochs(_params(folder, recipe="constant", epochs=6), [0.5, 0.6, 0.55, 0.7])
     last = load_checkpoint(folder / "checkpoints" / "last.pt")
     assert last["epoch"] == 4 and load_checkpoint(folder / "checkpoints" / "best.pt")["epoch"] == 2
-    keep_epochs(_params(folder, recipe="seed", epochs=6, resume="checkpoints/last.pt"), [0.65])
+    keep_epochs(_params(folder, recipe="constant", epochs=6, resume="checkpoints/last.pt"), [0.65])
     best = folder / "checkpoints" / "best.pt"
     assert load_checkpoint(best)["epoch"] == 4  # the best epoch the history names
     assert torch.equal(
@@ -227,12 +229,12 @@ def test_stop_between_last_and_best_writes_is_repaired_on_resume(tmp_path, monke
 def test_stale_best_from_an_earlier_run_is_replaced_on_resume(tmp_path, monkeypatch):
     folder = tmp_path / "artifacts"
     # Its best.pt stays behind.
-    keep_epochs(_params(folder, recipe="seed", epochs=3), [0.5, 0.9, 0.6])
+    keep_epochs(_params(folder, recipe="constant", epochs=3), [0.5, 0.9, 0.6])
     old_best = load_checkpoint(folder / "checkpoints" / "best.pt")
     with monkeypatch.context() as patch, pytest.raises(KilledError):
         _stop_at_write(patch, "best.pt", epoch=1)
-        keep_epochs(_params(folder, recipe="seed", epochs=3, seed=5), [0.4])
-    resumed = _params(folder, recipe="seed", epochs=3, seed=5, resume="checkpoints/last.pt")
+        keep_epochs(_params(folder, recipe="constant", epochs=3, seed=5), [0.4])
+    resumed = _params(folder, recipe="constant", epochs=3, seed=5, resume="checkpoints/last.pt")
     with open_run_folder(folder) as run:
         checkpoint = resume_checkpoint(resumed, run)
     best = load_checkpoint(folder / "checkpoints" / "best.pt")
@@ -245,9 +247,9 @@ def test_stop_before_the_history_write_is_repaired_on_resume(tmp_path, monkeypat
     folder = tmp_path / "artifacts"
     with monkeypatch.context() as patch, pytest.raises(KilledError):
         _stop_at_write(patch, "history.json", epoch=2)
-        keep_epochs(_params(folder, recipe="seed", epochs=3), [0.5, 0.6])
+        keep_epochs(_params(folder, recipe="constant", epochs=3), [0.5, 0.6])
     assert len(json.loads((folder / "history.json").read_text())) == 1
-    resumed = _params(folder, recipe="seed", epochs=3, resume="checkpoints/last.pt")
+    resumed = _params(folder, recipe="constant", epochs=3, resume="checkpoints/last.pt")
     with open_run_folder(folder) as run:
         checkpoint = resume_checkpoint(resumed, run)
     assert json.loads((folder / "history.json").read_text()) == checkpoint["history"]
@@ -256,20 +258,20 @@ def test_stop_before_the_history_write_is_repaired_on_resume(tmp_path, monkeypat
 
 def test_best_of_another_run_that_cannot_be_rebuilt_is_refused(tmp_path):
     folder = tmp_path / "artifacts"
-    keep_epochs(_params(folder, recipe="seed", epochs=3), [0.5, 0.6, 0.7])
+    keep_epochs(_params(folder, recipe="constant", epochs=3), [0.5, 0.6, 0.7])
     last = load_checkpoint(folder / "checkpoints" / "last.pt")
     forged = dict(last, history=[dict(r) for r in last["history"]])
     forged["history"][0]["val_acc"] = 2.0  # the best epoch is now 1, whose weights are gone
     save_checkpoint(forged, folder / "checkpoints" / "last.pt")
     save_checkpoint(dict(last, run_id="another run"), folder / "checkpoints" / "best.pt")
-    params = _params(folder, recipe="seed", epochs=5, resume="checkpoints/last.pt")
+    params = _params(folder, recipe="constant", epochs=5, resume="checkpoints/last.pt")
     with open_run_folder(folder) as run, pytest.raises(ResumeError, match="no matching best.pt"):
         resume_checkpoint(params, run)
 
 
 def test_keeper_writes_only_inside_its_folder(tmp_path):
     folder = tmp_path / "run" / "artifacts"
-    keep_epochs(_params(folder, recipe="seed", epochs=1), [0.5])
+    keep_epochs(_params(folder, recipe="constant", epochs=1), [0.5])
     written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     inside = [p for p in written if Path(tmp_path / p).is_relative_to(folder)]
     assert written == inside

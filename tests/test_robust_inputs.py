@@ -11,7 +11,7 @@ from hypothesis.extra.numpy import arrays
 from PIL import Image
 
 from mnist_helpers.errors import BlankImageError, ImageInputError
-from mnist_helpers.preprocess import preprocess_image
+from mnist_helpers.images.preprocess import preprocess_image
 
 
 def _check_result(image) -> None:

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from mnist_helpers.atomic import temp_path_for
-from mnist_helpers.batches import TensorBatches
-from mnist_helpers.config import (
+from mnist_helpers.data import split_indices
+from mnist_helpers.errors import ParameterError, RunFolderBusyError
+from mnist_helpers.loaders import TensorBatches
+from mnist_helpers.runs.parameters import (
     NOTEBOOK_PARAMS,
     SEED_MAX,
     EvaluateParams,
@@ -26,9 +27,8 @@ from mnist_helpers.config import (
     InferenceParams,
     TrainParams,
 )
-from mnist_helpers.data import split_indices
-from mnist_helpers.errors import ParameterError, RunFolderBusyError
-from mnist_helpers.run_folder import LOCK_NAME, open_run_folder, prepare_artifacts_dir
+from mnist_helpers.runs.run_folder import LOCK_NAME, open_run_folder, prepare_artifacts_dir
+from mnist_helpers.support.atomic_files import temp_path_for
 from tests.support import HOLD_THE_FOLDER, REPO_ROOT, hold_run_folder
 
 

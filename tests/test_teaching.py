@@ -10,22 +10,27 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from mnist_helpers.calibration import (
+from mnist_helpers.errors import ParameterError
+from mnist_helpers.evaluate import (
     bin_index,
     expected_calibration_error,
     histogram,
     reliability_table,
 )
-from mnist_helpers.errors import ParameterError
-from mnist_helpers.live import LiveHistory, is_interactive_frontend
-from mnist_helpers.reading import (
+from mnist_helpers.runs.recipes import get_recipe
+from mnist_helpers.teaching.captions import (
     read_confidence,
     read_confusions,
     read_learning_curves,
     seed_spread_summary,
 )
-from mnist_helpers.recipes import get_recipe
-from mnist_helpers.teaching import (
+from mnist_helpers.teaching.example_figures import (
+    plot_pixel_grid,
+    plot_reliability_diagram,
+    plot_step_losses,
+)
+from mnist_helpers.teaching.live_curves import LiveHistory, is_interactive_frontend
+from mnist_helpers.teaching.worked_examples import (
     EDGE_KERNELS,
     convolution_demo,
     convolve,
@@ -34,11 +39,6 @@ from mnist_helpers.teaching import (
     occlusion_map,
     planned_learning_rates,
     saliency_map,
-)
-from mnist_helpers.teaching_plots import (
-    plot_pixel_grid,
-    plot_reliability_diagram,
-    plot_step_losses,
 )
 
 
@@ -140,10 +140,10 @@ def test_planned_learning_rates_follow_the_recipe_and_leave_the_random_state_alo
     torch.manual_seed(0)
     expected_next = torch.rand(3)
     torch.manual_seed(0)
-    constant = planned_learning_rates(get_recipe("seed"), lr=0.01, epochs=2, steps_per_epoch=5)
+    constant = planned_learning_rates(get_recipe("constant"), lr=0.01, epochs=2, steps_per_epoch=5)
     assert torch.equal(torch.rand(3), expected_next)
     assert constant == [0.01] * 10
-    decayed = planned_learning_rates(get_recipe("baseline"), lr=0.01, epochs=2, steps_per_epoch=50)
+    decayed = planned_learning_rates(get_recipe("default"), lr=0.01, epochs=2, steps_per_epoch=50)
     assert len(decayed) == 100
     assert decayed[0] < max(decayed) == pytest.approx(0.01)
     assert decayed[-1] < 0.001 * 0.01
@@ -254,7 +254,7 @@ def test_step_losses_and_reliability_figures_draw_their_data():
 
 
 LIVE_SNIPPET = """
-from mnist_helpers.live import LiveHistory
+from mnist_helpers.teaching.live_curves import LiveHistory
 live = LiveHistory()
 for epoch in (1, 2, 3):
     live({"epoch": epoch, "train_loss": 1 / epoch, "val_loss": 1 / epoch, "train_acc": 0.9,
@@ -301,7 +301,7 @@ def test_live_curves_redraw_in_a_frontend_and_stay_quiet_headless():
 
 
 def test_class_balance_legend_sits_above_the_tallest_bar():
-    from mnist_helpers.plots import plot_class_balance
+    from mnist_helpers.teaching.plots import plot_class_balance
 
     labels = torch.arange(10).repeat_interleave(torch.arange(1, 11) * 10)  # 10 to 100 per digit
     ax = plot_class_balance(labels, labels[:55]).axes[0]
@@ -309,7 +309,7 @@ def test_class_balance_legend_sits_above_the_tallest_bar():
 
 
 def test_per_class_chart_says_where_its_zoomed_axis_starts():
-    from mnist_helpers.plots import plot_per_class_scores
+    from mnist_helpers.teaching.plots import plot_per_class_scores
 
     report = [{"precision": 0.99, "recall": 0.975, "f1": 0.98} for _ in range(10)]
     ax = plot_per_class_scores(report).axes[0]
@@ -320,7 +320,7 @@ def test_per_class_chart_says_where_its_zoomed_axis_starts():
 
 
 def test_pixel_histogram_counts_every_pixel_on_both_scales():
-    from mnist_helpers.plots import plot_pixel_histogram
+    from mnist_helpers.teaching.plots import plot_pixel_histogram
 
     images = torch.tensor([[0, 0, 255], [128, 0, 255]], dtype=torch.uint8)[None]
     raw_ax, norm_ax = plot_pixel_histogram(images, mean=0.5, std=0.25).axes
@@ -333,7 +333,7 @@ def test_pixel_histogram_counts_every_pixel_on_both_scales():
 
 
 def test_probability_chart_shows_all_ten_on_a_log_scale():
-    from mnist_helpers.plots import plot_probabilities
+    from mnist_helpers.teaching.plots import plot_probabilities
 
     logits = torch.tensor([0.0] * 9 + [20.0])
     logit_ax, prob_ax = plot_probabilities(logits).axes
@@ -343,7 +343,7 @@ def test_probability_chart_shows_all_ten_on_a_log_scale():
 
 def test_feature_maps_show_the_input_and_one_scale_per_row():
     from mnist_helpers.model import MnistCNN, feature_maps
-    from mnist_helpers.plots import plot_feature_maps
+    from mnist_helpers.teaching.plots import plot_feature_maps
 
     image = torch.randn(1, 1, 28, 28)
     fig = plot_feature_maps(image[0], feature_maps(MnistCNN(), image), per_layer=4)

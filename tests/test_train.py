@@ -3,9 +3,10 @@
 import pytest
 import torch
 
-from mnist_helpers.batches import TensorBatches
+from mnist_helpers.evaluate import evaluate, predict_logits
+from mnist_helpers.loaders import TensorBatches
 from mnist_helpers.model import MnistCNN
-from mnist_helpers.train import evaluate, fit, predict_logits, train_one_epoch
+from mnist_helpers.train import fit, train_one_epoch
 from tests.support import read_history
 
 

@@ -101,7 +101,7 @@ def test_nbval_kernels_listen_on_socket_files_with_absolute_paths():
 
 @pytest.mark.parametrize("with_port_error", [True, False])
 def test_a_kernel_that_lost_its_port_is_told_apart_from_other_failures(with_port_error):
-    from mnist_helpers.notebook_runner import kernel_lost_its_port
+    from mnist_helpers.runs.notebook_runner import kernel_lost_its_port
 
     # The ends of papermill's log from a run that hit the race in this suite.
     log = (

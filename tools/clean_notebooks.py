@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from mnist_helpers.atomic import atomic_write
+from mnist_helpers.support.atomic_files import atomic_write
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 MACHINE_PATH = re.compile(r"(/home/|/Users/|/tmp/|/work/|/root/|[A-Z]:\\\\)")

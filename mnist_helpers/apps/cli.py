@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mnist_helpers.errors import ArtifactReadError, MnistHelpersError
-from mnist_helpers.file_checks import regular_file_problem
+from mnist_helpers.errors import ArtifactReadError, MnistHelpersError, ParameterError
+from mnist_helpers.runs.layout import BEST_CHECKPOINT, METRICS_FILE, ONNX_FILE
+from mnist_helpers.runs.parameters import check_probability
+from mnist_helpers.support.file_checks import regular_file_problem
 
-DEFAULT_CHECKPOINT = "checkpoints/best.pt"
-DEFAULT_ONNX = "model/mnist_cnn.onnx"
+DEFAULT_CHECKPOINT = BEST_CHECKPOINT.as_posix()
+DEFAULT_ONNX = ONNX_FILE.as_posix()
 MAX_TOP = 10  # there are ten digits
 
 
 def _default_checkpoint() -> Path:
-    from mnist_helpers.paths import artifacts_dir
+    from mnist_helpers.support.paths import artifacts_dir
 
     return artifacts_dir() / DEFAULT_CHECKPOINT
 
@@ -42,14 +43,13 @@ def top_count(text: str) -> int:
 
 
 def probability(text: str) -> float:
-    """argparse type for ``--unsure-below``: a number from 0 to 1 (NaN refused)."""
+    """argparse type for ``--unsure-below``: the parameters' own probability check."""
     try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0.0 <= value <= 1.0:  # also False for NaN
-        raise argparse.ArgumentTypeError(f"must be a probability from 0 to 1; got {text!r}")
-    return value
+        return check_probability("--unsure-below", float(text))
+    except (ValueError, OverflowError, ParameterError):
+        raise argparse.ArgumentTypeError(
+            f"must be a probability from 0 to 1; got {text!r}"
+        ) from None
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -95,15 +95,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export a checkpoint to ONNX and check onnxruntime against PyTorch on the MNIST test set."""
-    from mnist_helpers.checkpoint import load_checkpoint
-    from mnist_helpers.export import (
+    from mnist_helpers.apps.export import (
         LOGITS_TOLERANCE,
         export_onnx,
         refuse_overwriting_input,
         require_export_extra,
         verify_onnx,
     )
-    from mnist_helpers.paths import artifacts_dir, display_path
+    from mnist_helpers.checkpoint import load_checkpoint
+    from mnist_helpers.support.paths import artifacts_dir, display_path
 
     onnx_path = args.onnx or artifacts_dir() / DEFAULT_ONNX
     checkpoint_path = args.checkpoint or _default_checkpoint()
@@ -135,10 +135,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     """Print what a run left under the artifacts folder."""
-    from mnist_helpers.paths import artifacts_dir, display_path
+    from mnist_helpers.support.paths import artifacts_dir, display_path
 
     folder = artifacts_dir(args.artifacts)
-    metrics_path = folder / "metrics.json"
+    metrics_path = folder / METRICS_FILE
     problem = regular_file_problem(metrics_path)
     if problem == "no such file":
         _error(f"no metrics at {metrics_path}: run `make run` first")
@@ -179,7 +179,7 @@ def _read_metrics(path: Path) -> dict[str, Any]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for all commands."""
-    from mnist_helpers.predict import DEFAULT_UNSURE_BELOW
+    from mnist_helpers.runs.parameters import DEFAULT_UNSURE_BELOW
 
     parser = argparse.ArgumentParser(
         prog="python -m mnist_helpers",

@@ -16,9 +16,9 @@ import torch
 from PIL import Image, ImageDraw
 
 from mnist_helpers.errors import ParameterError
+from mnist_helpers.images.nondigit_shapes import COMPUTER_MODERN_FONTS, font
+from mnist_helpers.images.preprocess import preprocess_steps
 from mnist_helpers.model import NUM_CLASSES
-from mnist_helpers.nondigits import COMPUTER_MODERN_FONTS, font
-from mnist_helpers.preprocess import preprocess_steps
 
 TRAINING_DIGIT_FONTS = COMPUTER_MODERN_FONTS
 PER_DIGIT = 100

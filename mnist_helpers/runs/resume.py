@@ -14,12 +14,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from mnist_helpers.checkpoint import load_checkpoint
-from mnist_helpers.config import TrainParams
 from mnist_helpers.errors import ResumeError
 from mnist_helpers.model import MnistCNN
-from mnist_helpers.paths import artifact_path
-from mnist_helpers.recipes import Recipe, get_recipe
-from mnist_helpers.run_folder import RunFolder
+from mnist_helpers.runs.parameters import TrainParams, canonical_recipe
+from mnist_helpers.runs.recipes import Recipe, get_recipe
+from mnist_helpers.runs.run_folder import RunFolder
+from mnist_helpers.support.paths import artifact_path
 
 # Why each of these cannot change on resume (the message shows it).
 FROZEN_ON_RESUME = {
@@ -57,6 +57,7 @@ def check_resume_fits(checkpoint: Mapping[str, Any], params: TrainParams, source
             "model/mnist_cnn.pt, or one written outside 02_train); resume from the "
             "checkpoints/last.pt that 02_train wrote."
         )
+    saved = {**saved, "recipe": canonical_recipe(saved["recipe"])}  # old names: baseline, seed
     for name, why in FROZEN_ON_RESUME.items():
         if _comparable(getattr(params, name)) != _comparable(saved[name]):
             raise ResumeError(

@@ -1,4 +1,4 @@
-// Front end of mnist_helpers.canvas.DigitCanvas (an anywidget ES module).
+// Front end of mnist_helpers.apps.canvas.DigitCanvas (an anywidget ES module).
 // Strokes are drawn here with Pointer Events; Python only hears about a drawing when a stroke ends.
 //
 // Model contract with DigitCanvas in canvas.py. tests/test_canvas.py reads the "contract:" lines

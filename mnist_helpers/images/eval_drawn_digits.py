@@ -9,9 +9,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from mnist_helpers.data import MnistSplit
-from mnist_helpers.drawing_like import random_drawing
 from mnist_helpers.errors import ParameterError
-from mnist_helpers.nondigits import CONVENTIONS, FONT_FILES, font, in_convention
+from mnist_helpers.images.drawing_style import random_drawing
+from mnist_helpers.images.nondigit_shapes import CONVENTIONS, FONT_FILES, font, in_convention
 
 SOURCES = ("mnist_drawing", "typed", "strokes")
 

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mnist_helpers.errors import ParameterError
-from mnist_helpers.recipes import Recipe, build_training
+from mnist_helpers.runs.recipes import Recipe, build_training
 
 # Hand-made 3 x 3 kernels. Each responds where the image gets brighter in one direction, so on a
 # white-on-black digit it lights up one side of every stroke (a Sobel-like edge detector).

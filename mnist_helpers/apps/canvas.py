@@ -22,8 +22,9 @@ import traitlets
 from PIL import Image, UnidentifiedImageError
 
 from mnist_helpers.errors import ImageInputError
-from mnist_helpers.image_io import ImageInput
-from mnist_helpers.predict import BLANK, DEFAULT_UNSURE_BELOW, STATUSES, Prediction, Predictor
+from mnist_helpers.images.image_files import ImageInput
+from mnist_helpers.predict import BLANK, STATUSES, Prediction, Predictor
+from mnist_helpers.runs.parameters import DEFAULT_UNSURE_BELOW
 
 CANVAS_SIZE = 280  # CSS pixels; the page takes it from the canvas_size trait
 PNG_DATA_URL_PREFIX = "data:image/png;base64,"

@@ -9,9 +9,9 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from mnist_helpers.calibration import ReliabilityBin
-from mnist_helpers.plots import ACCENT, GREY_BARS, GREYS, WARN, _figure, _image_panel
-from mnist_helpers.teaching import ConvolutionDemo
+from mnist_helpers.evaluate import ReliabilityBin
+from mnist_helpers.teaching.plots import ACCENT, GREY_BARS, GREYS, WARN, _figure, _image_panel
+from mnist_helpers.teaching.worked_examples import ConvolutionDemo
 
 
 def plot_pixel_grid(image: torch.Tensor, title: str = "One digit, pixel by pixel") -> Figure:

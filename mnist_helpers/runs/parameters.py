@@ -15,17 +15,23 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from mnist_helpers import notebook_params
-from mnist_helpers.device import DEVICE_CHOICES, PRECISION_CHOICES, get_device
 from mnist_helpers.errors import ParameterError
-from mnist_helpers.loaders import EVAL_BATCH_SIZE, SMALL_RUN_EVAL, SMALL_RUN_TRAIN
-from mnist_helpers.paths import ARTIFACTS_ENV, resolve_project_path
-from mnist_helpers.predict import DEFAULT_UNSURE_BELOW
-from mnist_helpers.recipes import RECIPES as RECIPE_TABLE
-from mnist_helpers.run_folder import BEST_CHECKPOINT
+from mnist_helpers.runs import notebook_params
+from mnist_helpers.runs.layout import BEST_CHECKPOINT
+from mnist_helpers.support.paths import ARTIFACTS_ENV, resolve_project_path
 
 SMALL_RUN_ENV = "MNIST_SMALL_RUN"
-RECIPES = tuple(RECIPE_TABLE)
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
+PRECISION_CHOICES = ("auto", "fp32", "bf16")
+# The recipes by name (runs/recipes.py defines them). Old names still resume old checkpoints.
+RECIPES = ("default", "constant", "strong")
+RECIPE_ALIASES = {"baseline": "default", "seed": "constant"}
+# The small-run switch's sizes: enough to learn something, fast enough for CI.
+SMALL_RUN_TRAIN = 4096
+SMALL_RUN_EVAL = 1000
+EVAL_BATCH_SIZE = 500
+# Under this top probability an answer is "unsure" (predict.py reads the statuses).
+DEFAULT_UNSURE_BELOW = 0.6
 MNIST_TRAIN_IMAGES = 60_000
 # The shuffle seeds each epoch with ``seed * 1_000_003 + epoch``; below 2**32 that stays far
 # inside torch's 64-bit seed range (and NumPy's seeds are 32-bit anyway).
@@ -54,6 +60,20 @@ def _check_float(name: str, value: Any, *, low: float, high: float, allowed: str
     if not (math.isfinite(value) and low < value < high):
         raise ParameterError(f"{name} must be a number {allowed}; got {value!r}")
     return value
+
+
+def check_probability(name: str, value: Any) -> float:
+    """``value`` as a float if it is a probability from 0 to 1; ParameterError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ParameterError(f"{name} must be a probability from 0 to 1; got {value!r}")
+    if not (math.isfinite(value) and 0 <= value <= 1):
+        raise ParameterError(f"{name} must be a probability from 0 to 1; got {value!r}")
+    return float(value)
+
+
+def canonical_recipe(name: str) -> str:
+    """The recipe's current name: an old name (``baseline``, ``seed``) gives its new one."""
+    return RECIPE_ALIASES.get(name, name)
 
 
 def _check_bool(name: str, value: Any) -> bool:
@@ -104,6 +124,10 @@ class CommonParams:
         _check_int("seed", self.seed, minimum=0, maximum=SEED_MAX)
         if not isinstance(self.device, str):
             raise ParameterError(f"device must be one of {DEVICE_CHOICES}; got {self.device!r}")
+        # Imported here, not at the top: reading parameters (the command line, a --help) must
+        # not import torch.
+        from mnist_helpers.device import get_device
+
         get_device(self.device)  # raises ParameterError naming the device when it is absent
         _check_path("artifacts_dir", self.artifacts_dir)
         _check_bool("small_run", self.small_run)
@@ -159,7 +183,7 @@ class TrainParams(CommonParams):
     lr: float = 0.001
     batch_size: int = 64
     val_fraction: float = 0.15
-    recipe: str = "baseline"
+    recipe: str = "default"
     augment: bool = True
     resume: str = ""
     deterministic: bool = False
@@ -180,6 +204,8 @@ class TrainParams(CommonParams):
             ),
         )
         _check_split(self.val_fraction, self.batch_size, self.small_run)
+        if isinstance(self.recipe, str):  # old names still work: baseline, seed
+            object.__setattr__(self, "recipe", canonical_recipe(self.recipe))
         _check_choice("recipe", self.recipe, RECIPES)
         _check_bool("augment", self.augment)
         _check_bool("deterministic", self.deterministic)
@@ -217,11 +243,7 @@ class InferenceParams(CommonParams):
         if not isinstance(self.image_path, str):
             raise ParameterError(f"image_path must be '' or a path string; got {self.image_path!r}")
         object.__setattr__(
-            self,
-            "unsure_below",
-            _check_float(
-                "unsure_below", self.unsure_below, low=0.0, high=1.0, allowed="> 0 and < 1"
-            ),
+            self, "unsure_below", check_probability("unsure_below", self.unsure_below)
         )
 
 

@@ -11,14 +11,14 @@ from typing import Any
 
 import torch
 
-from mnist_helpers.calibration import (
+from mnist_helpers.errors import ParameterError
+from mnist_helpers.evaluate import (
     CONFIDENCE_BINS,
     bin_edges,
     expected_calibration_error,
     histogram,
     reliability_table,
 )
-from mnist_helpers.errors import ParameterError
 
 
 def read_learning_curves(history: Sequence[dict[str, Any]]) -> list[str]:

@@ -19,24 +19,27 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mnist_helpers.atomic import TEMP_SUFFIX, remove_stale_temps, write_bytes, write_json
+from mnist_helpers.checkpoint import best_epoch_of, load_checkpoint, save_checkpoint
 from mnist_helpers.errors import (
     MnistHelpersError,
     ParameterError,
     ResumeError,
     RunFolderBusyError,
 )
-from mnist_helpers.paths import resolve_project_path
+from mnist_helpers.runs.layout import BEST_CHECKPOINT, HISTORY_FILE, RunFiles
+from mnist_helpers.support.atomic_files import (
+    TEMP_SUFFIX,
+    remove_stale_temps,
+    write_bytes,
+    write_json,
+)
+from mnist_helpers.support.paths import resolve_project_path
 
 try:  # POSIX; Windows has no flock, and there the folder is not locked (see open_run_folder)
     import fcntl
 except ImportError:  # pragma: no cover - not reached on Linux or macOS
     fcntl = None  # type: ignore[assignment]
 
-# A training run's files, relative to its run folder (the artifacts folder).
-BEST_CHECKPOINT = Path("checkpoints") / "best.pt"
-LAST_CHECKPOINT = Path("checkpoints") / "last.pt"
-HISTORY_FILE = Path("history.json")
 LOCK_NAME = ".run.lock"
 OWNER_NAME = ".run.owner.json"
 WRITE_PROBE = ".write-probe"
@@ -64,27 +67,6 @@ def prepare_artifacts_dir(folder: str | os.PathLike[str], parameter: str = "arti
             f"you can write to, e.g. -p {parameter} ~/mnist-artifacts"
         ) from None
     return path
-
-
-class RunFiles:
-    """Where a run folder keeps its files; shared by the lock holder and the checkpoint keeper."""
-
-    folder: Path
-
-    @property
-    def best_path(self) -> Path:
-        """Checkpoint with the best validation accuracy so far."""
-        return self.folder / BEST_CHECKPOINT
-
-    @property
-    def last_path(self) -> Path:
-        """Checkpoint of the latest finished epoch (for resuming)."""
-        return self.folder / LAST_CHECKPOINT
-
-    @property
-    def history_path(self) -> Path:
-        """History of all finished epochs, as JSON."""
-        return self.folder / HISTORY_FILE
 
 
 class RunFolder(RunFiles):
@@ -124,8 +106,6 @@ class RunFolder(RunFiles):
         Otherwise the best epoch's ``best.pt`` must exist (here or beside ``source``) and is
         copied here if needed. Returns a note for each file it rewrote.
         """
-        from mnist_helpers.checkpoint import best_epoch_of, save_checkpoint
-
         source = Path(source)
         history = list(checkpoint.get("history") or [])
         best_epoch = best_epoch_of(history)
@@ -168,8 +148,6 @@ def _matching_best(
 
 def _load_or_none(path: Path) -> dict[str, Any] | None:
     """The checkpoint at ``path``, or None when there is none or it cannot be read."""
-    from mnist_helpers.checkpoint import load_checkpoint  # torch is imported only when needed
-
     if not path.is_file():
         return None
     try:

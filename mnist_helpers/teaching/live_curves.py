@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from mnist_helpers.plots import plot_history
-from mnist_helpers.records import EpochRecord
-from mnist_helpers.train import EpochCallback, format_record
+from mnist_helpers.teaching.plots import plot_history
+from mnist_helpers.train import EpochCallback, EpochRecord, format_record
 
 
 def is_interactive_frontend() -> bool:

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from mnist_helpers.data import MNIST_MEAN, MNIST_STD
 from mnist_helpers.errors import BlankImageError
-from mnist_helpers.image_io import ImageInput, to_float_array
+from mnist_helpers.images.image_files import ImageInput, to_float_array
 
 BOX_SIDE = 20
 FRAME_SIDE = 28

@@ -17,11 +17,11 @@ from typing import Any
 import torch
 
 from mnist_helpers import __version__
-from mnist_helpers.atomic import atomic_write
 from mnist_helpers.checkpoint import load_checkpoint, model_from_checkpoint, validate_checkpoint
 from mnist_helpers.data import load_mnist, normalize_images
 from mnist_helpers.errors import ExportError, MissingExtraError, ParameterError
 from mnist_helpers.model import IMAGE_SIDE, MnistCNN
+from mnist_helpers.support.atomic_files import atomic_write
 
 EXPORT_MODULES = ("onnx", "onnxscript", "onnxruntime")
 INSTALL_HINT = 'pip install -e ".[export]"'

@@ -14,14 +14,18 @@ later full-size batch replays the graph. A last, smaller batch runs eagerly.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from mnist_helpers.errors import ParameterError
+from mnist_helpers.support.progress import progress_bar
+
+# The forward-and-backward of one batch, ``train.training_step``: passed in, so the step is
+# written once and this module needs nothing from train.py.
+StepFunction = Callable[..., tuple[torch.Tensor, torch.Tensor]]
 
 STEP_MODES = ("auto", "eager", "cuda_graph")
 WARM_UP_STEPS = 3
@@ -77,8 +81,10 @@ class GraphedStep:
         autocast_dtype: torch.dtype | None,
         images: torch.Tensor,
         labels: torch.Tensor,
+        step: StepFunction,
     ) -> None:
         self.model, self.optimizer, self.autocast_dtype = model, optimizer, autocast_dtype
+        self.step = step
         device = images.device
         self.static_images, self.static_labels = images.clone(), labels.clone()
         self.loss_sum = torch.zeros((), device=device)
@@ -94,15 +100,9 @@ class GraphedStep:
     def _body(self, images: torch.Tensor, labels: torch.Tensor) -> None:
         """Forward, loss, backward, the optimizer step if recorded, running sums: no host sync."""
         # No autocast weight cache: a graph must not keep casts made during its recording.
-        with torch.autocast(
-            images.device.type,
-            dtype=self.autocast_dtype,
-            enabled=self.autocast_dtype is not None,
-            cache_enabled=False,
-        ):
-            logits = self.model(images.contiguous(memory_format=torch.channels_last))
-            loss = F.cross_entropy(logits, labels)
-        loss.backward()
+        logits, loss = self.step(
+            self.model, images, labels, self.autocast_dtype, autocast_cache=False
+        )
         if self.step_in_graph:
             self.optimizer.step()
         self.loss_sum += loss.detach() * len(labels)
@@ -159,41 +159,29 @@ class GraphedStep:
 
 
 def recorded_step(optimizer: torch.optim.Optimizer) -> GraphedStep | None:
-    """The CUDA graph kept on ``optimizer`` by ``graphed_training_pass``, if one was recorded."""
+    """The CUDA graph kept on ``optimizer`` by ``train_one_epoch_graphed``, if one was recorded."""
     return getattr(optimizer, _GRAPH_ATTRIBUTE, None)
 
 
-def _eager_step(
+def train_one_epoch_graphed(
     model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    autocast_dtype: torch.dtype | None,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    with torch.autocast(
-        images.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None
-    ):
-        logits = model(images.contiguous(memory_format=torch.channels_last))
-        loss = F.cross_entropy(logits, labels)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    return loss.detach() * len(labels), (logits.detach().argmax(1) == labels).sum()
-
-
-def graphed_training_pass(
-    model: nn.Module,
-    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    train_loader: Iterable[tuple[torch.Tensor, torch.Tensor]],
     optimizer: torch.optim.Optimizer,
     *,
+    step: StepFunction,
     scheduler: Any = None,
     autocast_dtype: torch.dtype | None = None,
-) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """Train on every batch by replaying a CUDA graph; returns device (loss sum, hits) and count.
+    description: str = "train",
+    show_progress: bool = True,
+) -> dict[str, float]:
+    """``train.train_one_epoch`` with ``step`` replayed as a CUDA graph; mean ``loss`` and ``acc``.
 
     The graph is kept on the optimizer and reused by later epochs while the model, its
     gradients and the optimizer's state stay the same tensors; otherwise it is recorded again.
+    Sums stay on the device: an ``.item()`` per step would make the GPU wait.
     """
+    model.train()
+    batches = progress_bar(train_loader, description, enabled=show_progress)
     graphed = recorded_step(optimizer)
     if graphed is not None and graphed.current_fingerprint() != graphed.fingerprint:
         graphed = None
@@ -220,15 +208,15 @@ def graphed_training_pass(
             # Off the default stream, as CUDA asks of work that precedes a recording.
             side_stream.wait_stream(torch.cuda.current_stream(device))
             with torch.cuda.stream(side_stream):
-                step_loss, step_correct = _eager_step(
-                    model, optimizer, autocast_dtype, images, labels
-                )
-                loss_sum += step_loss
-                correct += step_correct
+                optimizer.zero_grad(set_to_none=True)
+                logits, loss = step(model, images, labels, autocast_dtype)
+                optimizer.step()
+                loss_sum += loss.detach() * len(labels)
+                correct += (logits.detach().argmax(1) == labels).sum()
             torch.cuda.current_stream(device).wait_stream(side_stream)
             eager_steps += 1
         else:
-            graphed = GraphedStep(model, optimizer, scheduler, autocast_dtype, images, labels)
+            graphed = GraphedStep(model, optimizer, scheduler, autocast_dtype, images, labels, step)
             setattr(optimizer, _GRAPH_ATTRIBUTE, graphed)
             graphed.replay(images, labels)  # recording ran nothing: this is the step itself
         if scheduler is not None:
@@ -237,4 +225,8 @@ def graphed_training_pass(
     if graphed is not None:
         loss_sum += graphed.loss_sum
         correct += graphed.correct
-    return loss_sum, correct, seen
+    if seen == 0:
+        raise ParameterError(
+            "train_loader gave no batches; pass a loader holding at least one image"
+        )
+    return {"loss": loss_sum.item() / seen, "acc": correct.item() / seen}

@@ -15,8 +15,8 @@ import torch
 
 from mnist_helpers.augment import random_affine
 from mnist_helpers.errors import ParameterError
-from mnist_helpers.outlier_exposure import training_nondigits
-from mnist_helpers.typed_digits import PER_DIGIT, typed_training_digits
+from mnist_helpers.images.train_nondigits import training_nondigits
+from mnist_helpers.images.train_typed_digits import PER_DIGIT, typed_training_digits
 
 # Enough non-digits to learn a flat answer for them, few enough that the digits lose little.
 # Typed digits at 3 %: benchmarks/not_a_digit.py read typed digits at 95.78 % without them and

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
 from mnist_helpers.errors import ParameterError
-from mnist_helpers.nondigits import COMPUTER_MODERN_FONTS, LETTERS, font
+from mnist_helpers.images.nondigit_shapes import COMPUTER_MODERN_FONTS, LETTERS, font
 
 POOL_SIZE = 3000
 # Fonts that the evaluation set (nondigits.FONT_FILES) does not use.

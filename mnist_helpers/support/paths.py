@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # mnist_helpers/, above support/
 # The repository root when the package is installed in editable mode (the normal case).
 REPO_ROOT = PACKAGE_DIR.parent
 

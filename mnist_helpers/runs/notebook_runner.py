@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mnist_helpers.errors import MissingExtraError
-from mnist_helpers.paths import project_root
+from mnist_helpers.support.paths import project_root
 
 # Variables that would change what a notebook does behind its parameters' back. A run started
 # here leaves them out, so the parameters given are the ones that decide; a caller who wants one

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import torch
 
 from mnist_helpers.errors import ParameterError
 from mnist_helpers.model import MnistCNN, prepare_for_device
-from mnist_helpers.records import ResumeState
+from mnist_helpers.runs.parameters import canonical_recipe
+from mnist_helpers.train import EpochRecord
+
+
+class ResumeState(TypedDict):
+    """Where a resumed run continues: the next epoch, the history so far, the best accuracy."""
+
+    start_epoch: int
+    history: list[EpochRecord]
+    best_val_acc: float
 
 
 @dataclass(frozen=True)
@@ -35,11 +44,11 @@ WARMUP_FRACTION = 0.02
 WARMUP_START = 0.1
 
 RECIPES = {
-    # The default: the seed recipe's model and Adam at peak lr, decayed to zero over the run, so
-    # the last epoch settles the weights instead of moving them as much as the first.
-    "baseline": Recipe("baseline", SMALL_CNN, decay=True),
-    # The seed notebook's recipe: Adam at a constant lr (no schedule).
-    "seed": Recipe("seed", SMALL_CNN),
+    # The default: Adam at peak lr after a short warm-up, decayed to zero over the run, so the
+    # last epoch settles the weights instead of moving them as much as the first.
+    "default": Recipe("default", SMALL_CNN, decay=True),
+    # The same model with Adam at a constant lr (no schedule): the textbook recipe.
+    "constant": Recipe("constant", SMALL_CNN),
     # Two convolutions per block, batch norm, dropout, light augmentation, a one-cycle schedule.
     "strong": Recipe(
         "strong",
@@ -59,7 +68,7 @@ RECIPES = {
 def get_recipe(name: str) -> Recipe:
     """Look up a recipe by name."""
     try:
-        return RECIPES[name]
+        return RECIPES[canonical_recipe(name)]
     except KeyError:
         raise ParameterError(f"recipe must be one of {tuple(RECIPES)}; got {name!r}") from None
 

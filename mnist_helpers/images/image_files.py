@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from mnist_helpers.errors import ImageInputError
-from mnist_helpers.file_checks import regular_file_problem
+from mnist_helpers.support.file_checks import regular_file_problem
 
 if TYPE_CHECKING:
     import torch

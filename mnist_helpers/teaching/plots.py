@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from mnist_helpers.atomic import atomic_write
-from mnist_helpers.calibration import CONFIDENCE_BINS, bin_edges
-from mnist_helpers.records import EpochRecord
+from mnist_helpers.evaluate import CONFIDENCE_BINS, bin_edges
+from mnist_helpers.support.atomic_files import atomic_write
+from mnist_helpers.train import EpochRecord
 
 # One consistent look: the same colours and panel helpers in every figure.
 GREYS = "gray"

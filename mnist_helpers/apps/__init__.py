@@ -1,0 +1,1 @@
+"""What a user runs: the drawing canvas, ONNX export and the command line."""

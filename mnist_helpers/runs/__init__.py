@@ -1,0 +1,2 @@
+"""Running the notebooks as a pipeline: parameters, recipes, the run folder and its layout, resume,
+and the headless runner."""
