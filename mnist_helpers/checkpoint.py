@@ -17,9 +17,10 @@ import torch
 from mnist_helpers import __version__
 from mnist_helpers.data import CLASS_NAMES, MNIST_MEAN, MNIST_STD
 from mnist_helpers.errors import CheckpointError, ParameterError
-from mnist_helpers.model import MnistCNN, check_model_args, prepare_for_device
+from mnist_helpers.model import MnistCNN, prepare_for_device
 from mnist_helpers.support.atomic_files import atomic_write
 from mnist_helpers.support.file_checks import regular_file_problem
+from mnist_helpers.support.model_limits import check_checkpoint_model_args
 
 if TYPE_CHECKING:  # only a type: checkpoint loading must not import the training code
     from mnist_helpers.train import EpochRecord
@@ -226,7 +227,7 @@ def _checked_model_args(checkpoint: Mapping[str, Any], path: Path | str) -> dict
             f"{path} is damaged: model_args is a {type(args).__name__}, not a dict."
         )
     try:
-        return check_model_args(args)
+        return check_checkpoint_model_args(args)
     except ParameterError as error:
         raise CheckpointError(
             f"{path} describes a model this package refuses to build: {error}. "

@@ -10,7 +10,9 @@ import numpy as np
 import torch
 
 from mnist_helpers.errors import ParameterError
-from mnist_helpers.runs.parameters import DEVICE_CHOICES, PRECISION_CHOICES
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
+PRECISION_CHOICES = ("auto", "fp32", "bf16")
 
 
 def _mps_available() -> bool:

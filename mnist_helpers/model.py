@@ -1,9 +1,9 @@
-"""The CNN: conv + ReLU + max-pool blocks, then fully connected layers to 10 logits."""
+"""The CNN: conv -> ReLU -> max-pool blocks, then fully connected layers to 10 raw logits."""
 
 from __future__ import annotations
 
-import copy
 import numbers
+import reprlib
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -13,105 +13,20 @@ from torch import nn
 
 from mnist_helpers.errors import ParameterError
 
-IMAGE_SIDE = 28
-NUM_CLASSES = 10
-# Limits on the construction arguments, checked before any layer is allocated, so a checkpoint
-# that claims a giant model is refused instead of filling memory. The recipes use widths up to
-# 128 and about 0.1 million parameters; these leave a wide margin.
-MAX_CONV_BLOCKS = 4  # each block halves the side: 28 -> 14 -> 7 -> 3 -> 1
-MAX_CONV_WIDTH = 1024
-MAX_HIDDEN_UNITS = 8192
-MAX_PARAMETERS = 50_000_000  # 200 MB of float32 weights
-MODEL_ARG_NAMES = ("conv_channels", "hidden_units", "dropout", "batch_norm", "convs_per_block")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def parameters_for(config: Mapping[str, Any]) -> int:
-    """Trainable parameters of the model ``config`` describes, by arithmetic (nothing allocated)."""
-    batch_norm = bool(config.get("batch_norm", False))
-    convs_per_block = int(config.get("convs_per_block", 1))
-    total, in_channels = 0, 1
-    for out_channels in config["conv_channels"]:
-        for _ in range(convs_per_block):
-            total += in_channels * out_channels * 9  # 3 x 3 kernels
-            total += 2 * out_channels if batch_norm else out_channels  # BN scale+shift, or bias
-            in_channels = out_channels
-    side = IMAGE_SIDE // 2 ** len(config["conv_channels"])
-    hidden = int(config["hidden_units"])
-    return total + (in_channels * side * side + 1) * hidden + (hidden + 1) * NUM_CLASSES
-
-
-def check_model_args(args: Mapping[str, Any]) -> dict[str, Any]:
-    """Check MnistCNN's construction arguments against their types and limits; return them plain.
-
-    Raises ParameterError before anything is allocated, so it is safe on untrusted checkpoints.
-    """
-    unknown = sorted(set(args) - set(MODEL_ARG_NAMES))
-    if unknown:
-        raise ParameterError(f"unknown model arguments {unknown}; known: {list(MODEL_ARG_NAMES)}")
-    config = {
-        "conv_channels": args.get("conv_channels", (16, 32, 64)),
-        "hidden_units": args.get("hidden_units", 128),
-        "dropout": args.get("dropout", 0.0),
-        "batch_norm": args.get("batch_norm", False),
-        "convs_per_block": args.get("convs_per_block", 1),
-    }
-    channels = config["conv_channels"]
-    if (
-        not isinstance(channels, (list, tuple))
-        or not 1 <= len(channels) <= MAX_CONV_BLOCKS
-        or not all(_is_int(c) and 1 <= c <= MAX_CONV_WIDTH for c in channels)
-    ):
-        raise ParameterError(
-            f"conv_channels must hold 1 to {MAX_CONV_BLOCKS} widths, each from 1 to "
-            f"{MAX_CONV_WIDTH}; got {channels!r}"
-        )
-    hidden = config["hidden_units"]
-    if not _is_int(hidden) or not 1 <= hidden <= MAX_HIDDEN_UNITS:
-        raise ParameterError(
-            f"hidden_units must be an integer from 1 to {MAX_HIDDEN_UNITS:,}; got {hidden!r}"
-        )
-    dropout = config["dropout"]
-    if (
-        not isinstance(dropout, numbers.Real)
-        or isinstance(dropout, bool)
-        or not 0 <= float(dropout) < 1
-    ):
-        raise ParameterError(f"dropout must be a number in [0, 1); got {dropout!r}")
-    if not isinstance(config["batch_norm"], (bool, np.bool_)):
-        raise ParameterError(f"batch_norm must be True or False; got {config['batch_norm']!r}")
-    blocks = config["convs_per_block"]
-    if not _is_int(blocks) or not 1 <= blocks <= 3:
-        raise ParameterError(f"convs_per_block must be 1, 2 or 3; got {blocks!r}")
-    config = {
-        "conv_channels": [int(c) for c in channels],
-        "hidden_units": int(hidden),
-        "dropout": float(dropout),
-        "batch_norm": bool(config["batch_norm"]),
-        "convs_per_block": int(blocks),
-    }
-    count = parameters_for(config)
-    if count > MAX_PARAMETERS:
-        raise ParameterError(
-            f"these model arguments describe {count:,} parameters, more than the limit of "
-            f"{MAX_PARAMETERS:,}; use narrower layers or more conv blocks"
-        )
-    return config
-
 
 class MnistCNN(nn.Module):
-    """A small CNN returning raw logits (no softmax: CrossEntropyLoss applies log-softmax itself).
+    """A small CNN returning raw logits (no softmax: ``F.cross_entropy`` applies log-softmax).
+
+    Each block is conv (3 x 3, padding 1: the side is kept) -> ReLU -> 2 x 2 max-pool (the side
+    halves): 28 -> 14 -> 7 -> 3. Then ``Flatten``, ``Linear`` (a matrix product plus a bias) to
+    ``hidden_units``, ReLU, and ``Linear`` to the 10 digit scores.
 
     Args:
-        conv_channels: output channels of each conv block; each block halves the image side.
+        conv_channels: output channels of each block (16, 32, 64: three blocks).
         hidden_units: width of the fully connected hidden layer.
-        dropout: dropout probability before each fully connected layer (0 disables it).
-        batch_norm: add BatchNorm after each convolution (the strong recipe).
-        convs_per_block: convolutions per block, each followed by ReLU; the block's last one is
-            followed by max-pool, then ReLU.
+        dropout: dropout probability before each fully connected layer (0: the layers do nothing).
+        batch_norm: BatchNorm after each convolution (the strong recipe).
+        convs_per_block: convolutions per block, each followed by (BatchNorm and) ReLU.
     """
 
     def __init__(
@@ -123,45 +38,38 @@ class MnistCNN(nn.Module):
         convs_per_block: int = 1,
     ) -> None:
         super().__init__()
-        # Recorded so that a checkpoint can rebuild exactly this model.
+        # Checked, and recorded so that a checkpoint can rebuild exactly this model.
         self.config: dict[str, Any] = check_model_args(
             {
-                "conv_channels": tuple(conv_channels),
+                "conv_channels": conv_channels,
                 "hidden_units": hidden_units,
                 "dropout": dropout,
                 "batch_norm": batch_norm,
                 "convs_per_block": convs_per_block,
             }
         )
-        conv_channels = tuple(self.config["conv_channels"])
-        hidden_units, dropout = self.config["hidden_units"], self.config["dropout"]
-        batch_norm, convs_per_block = self.config["batch_norm"], self.config["convs_per_block"]
         layers: list[nn.Module] = []
         in_channels = 1
-        for out_channels in conv_channels:
-            for conv_index in range(int(convs_per_block)):
-                # padding=1 keeps the side; the pool below halves it: 28 -> 14 -> 7 -> 3 -> 1.
+        for out_channels in self.config["conv_channels"]:
+            for _ in range(self.config["convs_per_block"]):
+                # With batch norm after it, a conv's bias would be cancelled out: none is made.
                 layers.append(
                     nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=not batch_norm)
                 )
                 if batch_norm:
                     layers.append(nn.BatchNorm2d(out_channels))
-                if conv_index == int(convs_per_block) - 1:
-                    # Pool, then ReLU: the same numbers as ReLU then pool, since ReLU keeps order
-                    # (max(relu(x)) == relu(max(x))), but ReLU and its gradient touch a quarter of
-                    # the values: 5 to 10 % faster training (benchmarks/step_variants.py).
-                    layers.append(nn.MaxPool2d(2))
                 layers.append(nn.ReLU(inplace=True))
                 in_channels = out_channels
+            layers.append(nn.MaxPool2d(2))  # (N, C, H, W) -> (N, C, H/2, W/2)
         self.features = nn.Sequential(*layers)
-        side = IMAGE_SIDE // 2 ** len(conv_channels)
+        side = IMAGE_SIDE // 2 ** len(conv_channels)  # 3 after three blocks
         self.classifier = nn.Sequential(
-            nn.Flatten(),
+            nn.Flatten(),  # (N, 64, 3, 3) -> (N, 576)
             nn.Dropout(dropout),
             nn.Linear(in_channels * side * side, hidden_units),
             nn.ReLU(inplace=True),
             nn.Dropout(dropout),
-            nn.Linear(hidden_units, NUM_CLASSES),
+            nn.Linear(hidden_units, NUM_CLASSES),  # (N, 10) logits
         )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -169,20 +77,54 @@ class MnistCNN(nn.Module):
         return self.classifier(self.features(images))
 
 
-def relu_before_pool(model: MnistCNN) -> MnistCNN:
-    """A copy of ``model`` in the textbook order, conv -> ReLU -> pool, for comparisons.
+IMAGE_SIDE = 28
+NUM_CLASSES = 10
+MAX_CONV_BLOCKS = 4  # each block halves the side: 28 -> 14 -> 7 -> 3 -> 1
+MODEL_ARG_NAMES = ("conv_channels", "hidden_units", "dropout", "batch_norm", "convs_per_block")
 
-    It computes exactly the same outputs as ``model`` (ReLU keeps order), only with more work.
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_model_args(args: Mapping[str, Any]) -> dict[str, Any]:
+    """MnistCNN's construction arguments checked for type and range; returned as plain values.
+
+    Sizes are not bounded here (a learner may build any width); checkpoints, which are untrusted
+    input, are also held to the limits in ``support/model_limits.py``.
     """
-    textbook = copy.deepcopy(model)
-    reordered: list[nn.Module] = []
-    for layer in textbook.features:
-        if isinstance(layer, nn.ReLU) and reordered and isinstance(reordered[-1], nn.MaxPool2d):
-            reordered.insert(len(reordered) - 1, layer)
-        else:
-            reordered.append(layer)
-    textbook.features = nn.Sequential(*reordered)
-    return textbook
+    unknown = sorted(set(args) - set(MODEL_ARG_NAMES))
+    if unknown:
+        raise ParameterError(f"unknown model arguments {unknown}; known: {list(MODEL_ARG_NAMES)}")
+    channels = args.get("conv_channels", (16, 32, 64))
+    if (
+        not isinstance(channels, (list, tuple))
+        or not 1 <= len(channels) <= MAX_CONV_BLOCKS
+        or not all(_is_int(c) and c >= 1 for c in channels)
+    ):
+        raise ParameterError(
+            f"conv_channels must hold 1 to {MAX_CONV_BLOCKS} positive widths (each block halves "
+            f"the side); got {reprlib.repr(channels)}"
+        )
+    hidden = args.get("hidden_units", 128)
+    if not _is_int(hidden) or hidden < 1:
+        raise ParameterError(f"hidden_units must be a positive integer; got {reprlib.repr(hidden)}")
+    dropout = args.get("dropout", 0.0)
+    if not isinstance(dropout, numbers.Real) or isinstance(dropout, bool) or not 0 <= dropout < 1:
+        raise ParameterError(f"dropout must be a number in [0, 1); got {reprlib.repr(dropout)}")
+    batch_norm = args.get("batch_norm", False)
+    if not isinstance(batch_norm, (bool, np.bool_)):
+        raise ParameterError(f"batch_norm must be True or False; got {reprlib.repr(batch_norm)}")
+    blocks = args.get("convs_per_block", 1)
+    if not _is_int(blocks) or not 1 <= blocks <= 3:
+        raise ParameterError(f"convs_per_block must be 1, 2 or 3; got {reprlib.repr(blocks)}")
+    return {
+        "conv_channels": [int(c) for c in channels],
+        "hidden_units": int(hidden),
+        "dropout": float(dropout),
+        "batch_norm": bool(batch_norm),
+        "convs_per_block": int(blocks),
+    }
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -247,10 +189,9 @@ def feature_maps(model: MnistCNN, image: torch.Tensor) -> list[tuple[str, torch.
     maps: list[tuple[str, torch.Tensor]] = []
     x = image.to(next(model.parameters()).device)
     layers = list(model.features)
-    for index, layer in enumerate(layers):
+    for layer in layers:
         x = layer(x)
-        # A block ends with the ReLU that follows its pool.
-        if index > 0 and isinstance(layers[index - 1], nn.MaxPool2d):
-            maps.append((f"block {len(maps) + 1} (layer {index})", x[0].float().cpu()))
+        if isinstance(layer, nn.MaxPool2d):  # a block ends with its pool
+            maps.append((f"block {len(maps) + 1}", x[0].float().cpu()))
     model.train(was_training)
     return maps

@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 
+from mnist_helpers.loaders import TensorBatches, TrainValLoaders
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ("01_data_exploration", "02_train", "03_evaluate", "04_inference")
 CPU = torch.device("cpu")
@@ -117,49 +119,34 @@ def without_time(history: list[dict]) -> list[dict]:
     return [{k: v for k, v in record.items() if k != "seconds"} for record in history]
 
 
-def start_like_02_train(params, run, *, steps_per_epoch: int):
-    """What 02_train does before fit, on the CPU: check the resume, build the recipe, restore,
-    make the keeper. Returns the training setup, the first epoch to run and the keeper."""
-    from mnist_helpers.runs.keeper import CheckpointKeeper
-    from mnist_helpers.runs.recipes import build_training, get_recipe, restore_training_state
-    from mnist_helpers.runs.resume import resume_checkpoint
-
-    resume_from = resume_checkpoint(params, run)
-    setup = build_training(
-        get_recipe(params.recipe),
-        lr=params.lr,
-        epochs=params.epochs,
-        steps_per_epoch=steps_per_epoch,
-        device=CPU,
+def tiny_loaders(batch_size: int = 64, train_images: int = 128) -> TrainValLoaders:
+    """Seeded random images as a TrainValLoaders, for runs that need no real data."""
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randn(train_images + 64, 1, 28, 28, generator=generator)
+    labels = torch.randint(0, 10, (train_images + 64,), generator=generator)
+    return TrainValLoaders(
+        TensorBatches(
+            images[:train_images], labels[:train_images], batch_size, shuffle=True, seed=0
+        ),
+        TensorBatches(images[train_images:], labels[train_images:], 64),
+        torch.arange(train_images),
+        torch.arange(train_images, train_images + 64),
     )
-    start_epoch = 1
-    if resume_from is not None:
-        start_epoch = restore_training_state(resume_from, setup)["start_epoch"]
-    keeper = CheckpointKeeper(
-        run.folder,
-        setup.model,
-        setup.optimizer,
-        scheduler=setup.scheduler,
-        params=params.as_dict(),
-        seed=params.seed,
-        resumed_from=resume_from,
-    )
-    return setup, start_epoch, keeper
 
 
 def keep_epochs(params, val_accs: list[float]) -> None:
     """Record epochs with these validation accuracies into ``params.artifacts`` as 02_train's
     keeper would, without training."""
-    from mnist_helpers.runs.run_folder import open_run_folder
+    from mnist_helpers.runs.start import start_training_run
 
-    with open_run_folder(params.artifacts) as run:
-        setup, _, keeper = start_like_02_train(params, run, steps_per_epoch=2)
+    run = start_training_run(params, device=CPU, data=tiny_loaders(train_images=128))
+    with run.folder:
         for val_acc in val_accs:
-            epoch = len(keeper.history) + 1
+            epoch = len(run.keeper.history) + 1
             with torch.no_grad():  # each epoch's weights differ, so files can be told apart
-                next(setup.model.parameters()).add_(1.0)
+                next(run.model.parameters()).add_(1.0)
             record = {"epoch": epoch, "train_loss": 1.0, "train_acc": 0.5, "seconds": 0.0}
-            keeper({**record, "val_loss": 1 - val_acc, "val_acc": val_acc})
+            run.keeper({**record, "val_loss": 1 - val_acc, "val_acc": val_acc})
 
 
 HOLD_THE_FOLDER = textwrap.dedent("""

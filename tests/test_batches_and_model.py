@@ -12,7 +12,6 @@ from mnist_helpers.model import (
     count_parameters,
     layer_table,
     multiply_adds_per_image,
-    relu_before_pool,
 )
 
 
@@ -66,20 +65,24 @@ def test_model_returns_raw_logits_of_the_right_shape():
     assert not any(isinstance(m, torch.nn.Softmax) for m in model.modules())
 
 
+def test_each_block_reads_conv_relu_pool_in_textbook_order():
+    kinds = [type(layer).__name__ for layer in MnistCNN().features]
+    assert kinds == ["Conv2d", "ReLU", "MaxPool2d"] * 3
+
+
 @pytest.mark.parametrize("convs_per_block", [1, 2])
-def test_pool_before_relu_computes_exactly_what_relu_before_pool_does(convs_per_block):
-    # The model pools before each block's last ReLU (less work); the textbook order must agree.
+def test_the_benchmarks_pool_before_relu_variant_computes_the_same_outputs(convs_per_block):
+    from benchmarks.step_variants import pool_before_relu
+
     torch.manual_seed(0)
     model = MnistCNN(convs_per_block=convs_per_block, batch_norm=True).eval()
-    textbook = relu_before_pool(model).eval()
-    layer_types = [type(layer) for layer in model.features]
-    textbook_types = [type(layer) for layer in textbook.features]
-    assert sorted(map(str, textbook_types)) == sorted(map(str, layer_types))
-    pool = layer_types.index(torch.nn.MaxPool2d)
-    assert layer_types[pool + 1] is torch.nn.ReLU and textbook_types[pool] is torch.nn.ReLU
+    fast = pool_before_relu(model).eval()
+    kinds = [type(layer) for layer in fast.features]
+    pool = kinds.index(torch.nn.MaxPool2d)
+    assert kinds[pool + 1] is torch.nn.ReLU
     images = torch.randn(8, 1, 28, 28)
     with torch.no_grad():
-        assert torch.equal(model(images), textbook(images))
+        assert torch.equal(model(images), fast(images))
 
 
 def test_model_is_rebuilt_from_its_recorded_arguments():

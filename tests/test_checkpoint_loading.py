@@ -17,17 +17,15 @@ from mnist_helpers.checkpoint import (
     save_checkpoint,
 )
 from mnist_helpers.errors import CheckpointError, ParameterError
-from mnist_helpers.model import (
-    MAX_CONV_BLOCKS,
+from mnist_helpers.model import MAX_CONV_BLOCKS, MnistCNN, count_parameters
+from mnist_helpers.runs.recipes import RECIPES
+from mnist_helpers.support.model_limits import (
     MAX_CONV_WIDTH,
     MAX_HIDDEN_UNITS,
     MAX_PARAMETERS,
-    MnistCNN,
-    check_model_args,
-    count_parameters,
+    check_checkpoint_model_args,
     parameters_for,
 )
-from mnist_helpers.runs.recipes import RECIPES
 
 
 @pytest.fixture
@@ -95,7 +93,7 @@ def test_out_of_range_model_args_are_refused_by_name(
     small_checkpoint: dict, tmp_path: Path, no_model_built: None, model_args: dict, named: str
 ) -> None:
     with pytest.raises(ParameterError, match=named):
-        check_model_args(model_args)
+        check_checkpoint_model_args(model_args)
     path = _with_args(small_checkpoint, tmp_path / "bad.pt", **model_args)
     with pytest.raises(CheckpointError, match=named):
         load_checkpoint(path)
@@ -111,14 +109,14 @@ def test_out_of_range_model_args_are_refused_by_name(
         {"conv_channels": (32, 64, 128), "convs_per_block": 3, "batch_norm": True},
     ],
 )
-def test_parameter_arithmetic_matches_the_built_model(model_args: dict) -> None:
+def test_the_meta_device_count_matches_the_built_model(model_args: dict) -> None:
     model = MnistCNN(**model_args)
     assert parameters_for(model.config) == count_parameters(model)
 
 
 def test_every_recipe_fits_the_caps_with_a_wide_margin() -> None:
     for name, recipe in RECIPES.items():
-        config = check_model_args(recipe.model_args)
+        config = check_checkpoint_model_args(recipe.model_args)
         assert parameters_for(config) * 100 < MAX_PARAMETERS, name
         assert max(config["conv_channels"]) * 8 <= MAX_CONV_WIDTH, name
         assert config["hidden_units"] * 8 <= MAX_HIDDEN_UNITS, name

@@ -7,6 +7,8 @@ from __future__ import annotations
 import errno
 import json
 import os
+import subprocess
+import sys
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -264,3 +266,19 @@ def test_summary_prints_a_good_metrics_file(
     (tmp_path / "metrics.json").write_text(json.dumps(metrics))
     assert main(["summary", "--artifacts", str(tmp_path)]) == 0
     assert "test accuracy 99.12% on 10,000 images (loss 0.0281, epoch 5)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("arguments", [["--help"], ["predict", "--help"], ["export", "--help"]])
+def test_help_answers_without_importing_torch(arguments):
+    script = (
+        "import sys, runpy\n"
+        f"sys.argv = ['mnist_helpers', *{arguments!r}]\n"
+        "try:\n    runpy.run_module('mnist_helpers', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "print('torch imported:', 'torch' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert "usage:" in done.stdout
+    assert done.stdout.rstrip().endswith("torch imported: False")

@@ -17,26 +17,17 @@ import torch
 from mnist_helpers import checkpoint as checkpoint_module
 from mnist_helpers.checkpoint import load_checkpoint, save_checkpoint
 from mnist_helpers.errors import CheckpointError, ResumeError
-from mnist_helpers.loaders import TensorBatches
 from mnist_helpers.runs import keeper as keeper_module
 from mnist_helpers.runs.keeper import CheckpointKeeper
 from mnist_helpers.runs.parameters import TrainParams
 from mnist_helpers.runs.resume import FROZEN_ON_RESUME, resume_checkpoint
 from mnist_helpers.runs.run_folder import open_run_folder
-from mnist_helpers.train import fit
-from tests.support import keep_epochs, start_like_02_train
+from mnist_helpers.runs.start import start_training_run
+from tests.support import CPU, keep_epochs, tiny_loaders
 
 
 class KilledError(Exception):
     """Stands in for a kill at a chosen moment of a run."""
-
-
-def _loaders(batch_size: int) -> tuple[TensorBatches, TensorBatches]:
-    generator = torch.Generator().manual_seed(0)
-    images = torch.randn(192, 1, 28, 28, generator=generator)
-    labels = torch.randint(0, 10, (192,), generator=generator)
-    train = TensorBatches(images[:128], labels[:128], batch_size, shuffle=True, seed=0)
-    return train, TensorBatches(images[128:], labels[128:], 64)
 
 
 def _params(folder: Path, **changes) -> TrainParams:
@@ -46,29 +37,15 @@ def _params(folder: Path, **changes) -> TrainParams:
 
 def _train(params: TrainParams, *, stop_after_epoch: int | None = None) -> CheckpointKeeper:
     """One 02_train run; ``stop_after_epoch`` interrupts it once that epoch is saved."""
-    with open_run_folder(params.artifacts) as run:
-        train, val = _loaders(params.batch_size)
-        torch.manual_seed(params.seed)
-        setup, start_epoch, keeper = start_like_02_train(params, run, steps_per_epoch=len(train))
+    run = start_training_run(params, device=CPU, data=tiny_loaders(params.batch_size))
 
-        def on_epoch_end(record):
-            keeper(record)
-            if record["epoch"] == stop_after_epoch:
-                raise KilledError
+    def stop(record):
+        if record["epoch"] == stop_after_epoch:
+            raise KilledError
 
-        with contextlib.suppress(KilledError):
-            fit(
-                setup.model,
-                setup.optimizer,
-                train,
-                val,
-                epochs=params.epochs,
-                start_epoch=start_epoch,
-                scheduler=setup.scheduler,
-                on_epoch_end=on_epoch_end,
-                show_progress=False,
-            )
-    return keeper
+    with contextlib.suppress(KilledError):
+        run.fit(stop, show_progress=False)
+    return run.keeper
 
 
 def _weights(path: Path) -> dict[str, torch.Tensor]:

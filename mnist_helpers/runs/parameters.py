@@ -21,8 +21,6 @@ from mnist_helpers.runs.layout import BEST_CHECKPOINT
 from mnist_helpers.support.paths import ARTIFACTS_ENV, resolve_project_path
 
 SMALL_RUN_ENV = "MNIST_SMALL_RUN"
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
-PRECISION_CHOICES = ("auto", "fp32", "bf16")
 # The recipes by name (runs/recipes.py defines them). Old names still resume old checkpoints.
 RECIPES = ("default", "constant", "strong")
 RECIPE_ALIASES = {"baseline": "default", "seed": "constant"}
@@ -122,10 +120,8 @@ class CommonParams:
 
     def __post_init__(self) -> None:
         _check_int("seed", self.seed, minimum=0, maximum=SEED_MAX)
-        if not isinstance(self.device, str):
-            raise ParameterError(f"device must be one of {DEVICE_CHOICES}; got {self.device!r}")
-        # Imported here, not at the top: reading parameters (the command line, a --help) must
-        # not import torch.
+        # Imported here, not at the top: importing the parameters (the command line's --help
+        # does) must not import torch.
         from mnist_helpers.device import get_device
 
         get_device(self.device)  # raises ParameterError naming the device when it is absent
@@ -209,6 +205,8 @@ class TrainParams(CommonParams):
         _check_choice("recipe", self.recipe, RECIPES)
         _check_bool("augment", self.augment)
         _check_bool("deterministic", self.deterministic)
+        from mnist_helpers.device import PRECISION_CHOICES
+
         _check_choice("precision", self.precision, PRECISION_CHOICES)
         if not isinstance(self.resume, str):
             raise ParameterError(f"resume must be '' or a checkpoint path; got {self.resume!r}")

@@ -1,0 +1,153 @@
+"""Start a training run as 02 does, in one call, shared by the notebook, tests and benchmarks.
+
+``start_training_run(params)`` locks the run folder, checks a resume request (both before any data
+is loaded, so a mistake is refused at once), picks the device, seeds, loads the loaders, builds
+the recipe's model, optimizer and schedule, restores a resumed run and makes the checkpoint
+keeper. ``run.fit()`` then trains and releases the folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from mnist_helpers.device import autocast_dtype, get_device, precision_label, set_seed
+from mnist_helpers.loaders import TrainValLoaders, make_train_val_loaders
+from mnist_helpers.runs.keeper import CheckpointKeeper
+from mnist_helpers.runs.parameters import TrainParams
+from mnist_helpers.runs.recipes import (
+    Recipe,
+    TrainingSetup,
+    build_training,
+    get_recipe,
+    restore_training_state,
+)
+from mnist_helpers.runs.resume import resume_checkpoint
+from mnist_helpers.runs.run_folder import RunFolder, open_run_folder
+from mnist_helpers.train import EpochCallback, EpochRecord, fit
+
+
+@dataclass
+class TrainingRun:
+    """Everything a training run needs, ready for ``fit``."""
+
+    params: TrainParams
+    folder: RunFolder
+    device: torch.device
+    autocast_dtype: torch.dtype | None  # None: float32
+    recipe: Recipe
+    data: TrainValLoaders
+    setup: TrainingSetup
+    keeper: CheckpointKeeper
+    start_epoch: int
+
+    @property
+    def model(self) -> torch.nn.Module:
+        """The network being trained."""
+        return self.setup.model
+
+    def describe(self) -> str:
+        """Two lines: the recipe and its numbers, then the device and precision."""
+        p = self.params
+        return (
+            f"recipe: {p.recipe} · lr {p.lr} · batch {p.batch_size} · epochs {p.epochs}"
+            f" · augment {p.augment or self.recipe.augment} · seed {p.seed}\n"
+            f"device: {self.device.type} · precision: {precision_label(self.autocast_dtype)}"
+            + (" · small run" if p.small_run else "")
+            + (f"\nresuming at epoch {self.start_epoch} from {p.resume}" if p.resume else "")
+        )
+
+    def fit(
+        self, on_epoch_end: EpochCallback | None = None, *, show_progress: bool = True
+    ) -> list[EpochRecord]:
+        """Train the remaining epochs; the keeper saves each one. Returns the whole history.
+
+        ``on_epoch_end`` (live curves, say) is called after the keeper has saved the epoch.
+        """
+
+        def after_each_epoch(record: EpochRecord) -> None:
+            self.keeper(record)
+            if on_epoch_end is not None:
+                on_epoch_end(record)
+
+        try:
+            fit(
+                self.setup.model,
+                self.setup.optimizer,
+                self.data.train_loader,
+                self.data.val_loader,
+                epochs=self.params.epochs,
+                start_epoch=self.start_epoch,
+                scheduler=self.setup.scheduler,
+                on_epoch_end=after_each_epoch,
+                show_progress=show_progress,
+                autocast_dtype=self.autocast_dtype,
+            )
+        finally:
+            self.folder.release()  # the folder is free for another run, however training ended
+        return self.keeper.history
+
+
+def start_training_run(
+    params: TrainParams,
+    *,
+    device: torch.device | None = None,
+    data: TrainValLoaders | None = None,
+    **keeper_options: Any,
+) -> TrainingRun:
+    """Prepare ``params``' run: folder, resume check, device, seed, loaders, model, keeper.
+
+    ``device`` and ``data`` replace the ones ``params`` would choose and load (tests pass small
+    loaders). Refusals (a busy folder, a resume that does not fit) come before any data loads.
+    """
+    folder = open_run_folder(params.artifacts)  # one run per folder: a second one is refused
+    try:
+        resume_from = resume_checkpoint(params, folder)  # None, or checked against params
+        device = get_device(params.device) if device is None else device
+        set_seed(params.seed, deterministic=params.deterministic)
+        recipe = get_recipe(params.recipe)
+        if data is None:
+            data = make_train_val_loaders(
+                batch_size=params.batch_size,
+                val_fraction=params.val_fraction,
+                seed=params.seed,
+                device=device,
+                augment=params.augment or recipe.augment,
+                small_run=params.small_run,
+            )
+        setup = build_training(
+            recipe,
+            lr=params.lr,
+            epochs=params.epochs,
+            steps_per_epoch=len(data.train_loader),
+            device=device,
+        )
+        start_epoch = 1
+        if resume_from is not None:
+            start_epoch = restore_training_state(resume_from, setup)["start_epoch"]
+        keeper = CheckpointKeeper(
+            folder.folder,
+            setup.model,
+            setup.optimizer,
+            scheduler=setup.scheduler,
+            params=params.as_dict(),
+            seed=params.seed,
+            resumed_from=resume_from,
+            **keeper_options,
+        )
+    except BaseException:
+        folder.release()
+        raise
+    return TrainingRun(
+        params=params,
+        folder=folder,
+        device=device,
+        autocast_dtype=autocast_dtype(params.precision, device),
+        recipe=recipe,
+        data=data,
+        setup=setup,
+        keeper=keeper,
+        start_epoch=start_epoch,
+    )
