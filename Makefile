@@ -38,9 +38,10 @@ lab: setup
 	$(BIN)/jupyter lab $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 # The whole test suite: unit tests, real training, papermill and nbval runs, the browser test.
+# Workers share the cores (one per core, at most 4); tests that share a slow run go to one worker.
 test: setup
 	$(BIN)/python tools/ensure_chromium.py
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadgroup
 
 # Regenerate the committed notebooks' outputs from a full default run.
 notebooks: run

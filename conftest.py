@@ -1,9 +1,8 @@
-"""pytest set-up for nbval's run of the committed notebooks (notebooks/*.ipynb).
+"""pytest set-up for nbval's run of the committed notebooks (notebooks/*.ipynb), and for workers.
 
 It lives at the repository root so that it applies however the notebooks are collected: with the
-whole suite, or alone (``pytest notebooks/02_train.ipynb``). It also keeps the record of what
-nbval ran (tests/nbval_runs.py), from which the ``small_pipeline`` fixture reuses nbval's run. The
-tests' own fixtures are in tests/conftest.py.
+whole suite, or alone (``pytest notebooks/02_train.ipynb``). The tests' own fixtures are in
+tests/conftest.py (every test) and tests/slow/conftest.py (the slow tier's shared runs).
 """
 
 from __future__ import annotations
@@ -11,13 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.ipc_kernels import use_ipc_for_nbval
-from tests.nbval_runs import NBVAL_RUNS, NBVAL_SCRATCH, NbvalRuns, is_nbval_item
-from tests.worker_scopes import make_scheduler, share_the_cores
 
+NBVAL_SCRATCH = Path(__file__).resolve().parent / "test-output" / "nbval-artifacts"
 # nbval runs the committed notebooks unchanged, so it cannot pass them parameters: their kernels,
 # and only theirs, get these variables. The notebooks take them only for parameters they were not
 # given and print a line for each. Every other notebook run in the tests passes small_run and
@@ -29,37 +28,48 @@ NBVAL_ENVIRONMENT = {
 }
 
 
+def is_nbval_item(item: pytest.Item) -> bool:
+    return type(item).__module__.split(".")[0] == "nbval"
+
+
+def share_the_cores(workers: int) -> None:
+    """Give this pytest-xdist worker, and every process it starts, its share of the CPU cores.
+
+    Processes whose thread pools each want every core slow each other down several times over
+    (OpenMP threads spin while they wait for each other), where pools that fit the cores just share
+    them: on 2 cores and 2 workers, one thread each. Kernels, papermill and JupyterLab inherit the
+    variables; torch may already be imported here, so it is told directly as well.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = max(1, (cores or 1) // workers)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):  # a pytest-xdist worker
         share_the_cores(int(config.workerinput["workercount"]))
     use_ipc_for_nbval()
-    # The record listens to collection and to every report as a plugin of its own.
-    runs = NbvalRuns()
-    config.stash[NBVAL_RUNS] = runs
-    config.pluginmanager.register(runs, "nbval-runs")
-
-
-@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: absent without the plugin
-def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
-    # -n without --dist means "load": deal the tests out by the scopes that share a fixture.
-    if config.getoption("dist") != "load":
-        return None
-    return make_scheduler(config, log)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    # The small_pipeline fixture may read this folder as this session's run: nothing an earlier
-    # session left there may still be in it. Under pytest-xdist the controller clears it before
-    # any worker starts, and the workers leave it alone.
+    # Nothing an earlier session left in nbval's folder may be read as this run's. Under
+    # pytest-xdist only the controller clears it, before any worker starts.
     if not hasattr(session.config, "workerinput"):
         shutil.rmtree(NBVAL_SCRATCH, ignore_errors=True)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # A notebook cell run by nbval needs a kernel and the small pipeline: the slow tier.
+    # A notebook cell run by nbval needs a kernel and the small pipeline: the slow tier. The
+    # cells of all notebooks run in one worker, in order (each notebook's kernel is shared).
     for item in items:
         if is_nbval_item(item):
             item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.xdist_group("nbval"))
 
 
 def pytest_report_header(config: pytest.Config) -> str:

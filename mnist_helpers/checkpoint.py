@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import importlib.metadata
-import math
+import io
 import os
-import pickle
 import platform
+import reprlib
 import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,14 +18,18 @@ from mnist_helpers import __version__
 from mnist_helpers.data import CLASS_NAMES, MNIST_MEAN, MNIST_STD
 from mnist_helpers.errors import CheckpointError, ParameterError
 from mnist_helpers.model import MnistCNN, prepare_for_device
-from mnist_helpers.support.atomic_files import atomic_write
-from mnist_helpers.support.file_checks import regular_file_problem
-from mnist_helpers.support.model_limits import check_checkpoint_model_args
+from mnist_helpers.support.atomic_files import write_bytes
+from mnist_helpers.support.untrusted_checkpoints import (
+    check_checkpoint_model_args,
+    read_untrusted_checkpoint,
+)
 
 if TYPE_CHECKING:  # only a type: checkpoint loading must not import the training code
     from mnist_helpers.train import EpochRecord
 
 FORMAT_VERSION = 1
+# A std this small would scale pixels a thousandfold: no training of this project writes one.
+MIN_STD = 1e-3
 TRAINING_ONLY_KEYS = ("optimizer_state", "scheduler_state", "rng_state", "history")
 REQUIRED_KEYS = ("format_version", "model_state", "model_args", "normalization", "class_names")
 
@@ -89,89 +93,21 @@ def make_checkpoint(
 
 def save_checkpoint(checkpoint: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
     """Write ``checkpoint`` to ``path`` atomically: readers see the old file or the new one."""
-    with atomic_write(path, "wb") as file:
-        torch.save(dict(checkpoint), file)
-    return Path(path)
+    # Serialised in memory first (a checkpoint is about a megabyte): a full disk then fails in
+    # the file write, with the project's message, not inside torch's zip writer.
+    buffer = io.BytesIO()
+    torch.save(dict(checkpoint), buffer)
+    return write_bytes(buffer.getvalue(), path)
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a checkpoint safely (no code from the file runs) and check that it is one of ours."""
-    path = Path(path)
-    # Checked before any open(): a FIFO would block and /dev/zero would never end.
-    problem = regular_file_problem(path)
-    if problem == "no such file":
-        raise CheckpointError(
-            f"No checkpoint at {path}. Train first (run notebooks/02_train.ipynb or `make run`), "
-            "or pass the path of an existing .pt file."
-        )
-    if problem is not None:
-        raise CheckpointError(
-            f"{path} {problem}; pass the path of a .pt checkpoint file{_inside(path)}."
-        )
-    with open(path, "rb") as file:
-        head = file.read(16)
-    if not head:
-        raise CheckpointError(
-            f"{path} is empty (0 bytes): a save or copy was cut short. Re-run "
-            "notebooks/02_train.ipynb, or copy the file again."
-        )
-    if _looks_like_onnx(path, head):
-        raise CheckpointError(
-            f"{path} looks like an ONNX model (the file `export` writes), not a PyTorch "
-            "checkpoint. predict and export read the .pt checkpoint written by training "
-            "(artifacts/checkpoints/best.pt); run the .onnx file with onnxruntime instead."
-        )
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for damaged files; all mean "unreadable"
-        raise _load_error(path, error) from None
-    return validate_checkpoint(checkpoint, path)
+    return validate_checkpoint(read_untrusted_checkpoint(path), Path(path))
 
 
-def _inside(folder: Path) -> str:
-    """A hint naming a checkpoint inside ``folder``, when it holds one."""
-    for candidate in (folder / "best.pt", folder / "checkpoints" / "best.pt"):
-        if candidate.is_file():
-            return f" such as {candidate}"
-    return ""
-
-
-def _looks_like_onnx(path: Path, head: bytes) -> bool:
-    """True for an ONNX protobuf: torch checkpoints are zip files (or old-style pickles)."""
-    if head.startswith(b"PK") or head.startswith(b"\x80"):
-        return False
-    if path.suffix.lower() == ".onnx":
-        return True
-    # An ONNX ModelProto starts with field 1 (ir_version, a small varint), then a string field
-    # such as producer_name (field 2) or the graph (field 7).
-    return len(head) >= 3 and head[0] == 0x08 and head[1] < 0x80 and head[2] in (0x12, 0x1A, 0x3A)
-
-
-def _load_error(path: Path, error: Exception) -> CheckpointError:
-    """Explain why ``torch.load(weights_only=True)`` refused ``path``."""
-    text = str(error)
-    # torch words this differently across releases; all name the refused global.
-    markers = ("unsupported global", "blocked", "not an allowed global")
-    code_lines = [
-        line.strip() for line in text.splitlines() if any(m in line.lower() for m in markers)
-    ]
-    if isinstance(error, pickle.UnpicklingError) and code_lines:
-        reason = code_lines[0]
-        return CheckpointError(
-            f"{path} was refused: it holds Python objects that would run code when loaded "
-            f"({reason[:200]}). Only load checkpoints you trust, and re-save this one "
-            "with mnist_helpers.checkpoint.save_checkpoint."
-        )
-    # torch's own first line advises weights_only=False, which would run any code in the file;
-    # quote only the reason the unpickler gives.
-    _, _, after = text.partition("WeightsUnpickler error:")
-    lines = [line.strip() for line in (after or text).splitlines() if line.strip()]
-    lines = [line for line in lines if "weights_only" not in line]
-    detail = f"{type(error).__name__}: {lines[0][:200]}" if lines else type(error).__name__
-    return CheckpointError(
-        f"{path} is not a readable PyTorch checkpoint; it may be truncated or not a .pt file "
-        f"({detail}). Re-run notebooks/02_train.ipynb to write a fresh one."
-    )
+def _all_finite(tensor: torch.Tensor) -> bool:
+    """Whether every value of ``tensor`` is a finite number (integer tensors always are)."""
+    return not tensor.is_floating_point() or bool(torch.isfinite(tensor).all())
 
 
 def validate_checkpoint(checkpoint: Any, path: Path | str = "<checkpoint>") -> dict[str, Any]:
@@ -208,13 +144,20 @@ def validate_checkpoint(checkpoint: Any, path: Path | str = "<checkpoint>") -> d
     if not (
         isinstance(norm, dict)
         and all(isinstance(norm.get(key), (int, float)) for key in ("mean", "std"))
-        and math.isfinite(norm["mean"])
-        and math.isfinite(norm["std"])
-        and norm["std"] > 0
+        and 0 <= norm["mean"] <= 1
+        and MIN_STD <= norm["std"] <= 1
     ):
         raise CheckpointError(
-            f"{path} is damaged: normalization must hold a finite mean and a positive std; "
-            f"got {norm!r}."
+            f"{path} is damaged: normalization must hold a mean from 0 to 1 and a std from "
+            f"{MIN_STD} to 1 (pixels are 0 to 1); got {reprlib.repr(norm)}."
+        )
+    broken = [name for name, weights in state.items() if not _all_finite(weights)]
+    if broken:
+        raise CheckpointError(
+            f"{path} holds weights that are not finite numbers (NaN or infinity) in "
+            f"{reprlib.repr(broken)}: every answer of such a model is meaningless. The training "
+            "that wrote it diverged, or the file was damaged; use an earlier checkpoint, or "
+            "retrain with a smaller lr."
         )
     return checkpoint
 

@@ -91,7 +91,7 @@ def check_model_args(args: Mapping[str, Any]) -> dict[str, Any]:
     """MnistCNN's construction arguments checked for type and range; returned as plain values.
 
     Sizes are not bounded here (a learner may build any width); checkpoints, which are untrusted
-    input, are also held to the limits in ``support/model_limits.py``.
+    input, are also held to the limits in ``support/untrusted_checkpoints.py``.
     """
     unknown = sorted(set(args) - set(MODEL_ARG_NAMES))
     if unknown:
@@ -110,7 +110,11 @@ def check_model_args(args: Mapping[str, Any]) -> dict[str, Any]:
     if not _is_int(hidden) or hidden < 1:
         raise ParameterError(f"hidden_units must be a positive integer; got {reprlib.repr(hidden)}")
     dropout = args.get("dropout", 0.0)
-    if not isinstance(dropout, numbers.Real) or isinstance(dropout, bool) or not 0 <= dropout < 1:
+    if (
+        not isinstance(dropout, numbers.Real)
+        or isinstance(dropout, bool)
+        or not 0 <= float(dropout) < 1
+    ):
         raise ParameterError(f"dropout must be a number in [0, 1); got {reprlib.repr(dropout)}")
     batch_norm = args.get("batch_norm", False)
     if not isinstance(batch_norm, (bool, np.bool_)):

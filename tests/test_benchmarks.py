@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.user_command import PARTS, cell_part, last_val_acc, notebook_breakdown
-from tests.support import REPO_ROOT
+from tests.helpers import REPO_ROOT
 
 
 def _code_cells(notebook: Path) -> list[str]:

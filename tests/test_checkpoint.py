@@ -17,7 +17,7 @@ from mnist_helpers.checkpoint import (
 from mnist_helpers.errors import CheckpointError
 from mnist_helpers.runs.keeper import CheckpointKeeper
 from mnist_helpers.runs.recipes import RECIPES, build_training, restore_training_state
-from tests.support import small_model
+from tests.helpers import small_model
 
 
 def test_checkpoint_is_self_describing_and_loads_with_weights_only(tmp_path):

@@ -19,7 +19,7 @@ from mnist_helpers.checkpoint import (
 from mnist_helpers.errors import CheckpointError, ParameterError
 from mnist_helpers.model import MAX_CONV_BLOCKS, MnistCNN, count_parameters
 from mnist_helpers.runs.recipes import RECIPES
-from mnist_helpers.support.model_limits import (
+from mnist_helpers.support.untrusted_checkpoints import (
     MAX_CONV_WIDTH,
     MAX_HIDDEN_UNITS,
     MAX_PARAMETERS,
@@ -51,7 +51,7 @@ def _with_args(checkpoint: dict, path: Path, **model_args: object) -> Path:
     return save_checkpoint(checkpoint, path)
 
 
-# Issue 14, item 7: a checkpoint claiming a huge model is refused before allocation.
+# A checkpoint claiming a huge model is refused before allocation.
 
 
 def test_huge_hidden_units_is_refused_before_any_layer_is_built(
@@ -128,7 +128,7 @@ def test_a_valid_checkpoint_still_loads(small_checkpoint: dict, tmp_path: Path) 
     assert count_parameters(model) == parameters_for(small_checkpoint["model_args"])
 
 
-# Issue 14, item 8: paths that are not checkpoint files get messages that say what they are.
+# Paths that are not checkpoint files get messages that say what they are.
 
 
 @pytest.mark.timeout(20)  # reading a FIFO would block: fail instead of hanging

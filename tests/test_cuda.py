@@ -20,7 +20,7 @@ from mnist_helpers.runs.keeper import CheckpointKeeper
 from mnist_helpers.runs.recipes import RECIPES, build_training, restore_training_state
 from mnist_helpers.support.cuda_graphs import recorded_step
 from mnist_helpers.train import train_one_epoch
-from tests.support import fit_quietly
+from tests.helpers import fit_quietly
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

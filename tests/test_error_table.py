@@ -24,7 +24,7 @@ import pytest
 import torch
 
 from mnist_helpers.errors import MnistHelpersError
-from tests.support import REPO_ROOT, png_claiming_size, small_model, tiny_checkpoint
+from tests.helpers import REPO_ROOT, png_claiming_size, small_model, tiny_checkpoint
 
 README_HEADER = "| message starts with |"
 LABEL_FILE = "t10k-labels-idx1-ubyte"  # the smallest shipped file (4.5 kB)

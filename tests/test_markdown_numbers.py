@@ -13,7 +13,7 @@ from decimal import Decimal
 import nbformat
 import pytest
 
-from tests.support import NOTEBOOKS, REPO_ROOT
+from tests.helpers import NOTEBOOKS, REPO_ROOT
 
 # Numbers that do not depend on a run, each with its source. Keep this list short and explained.
 INVARIANT_FACTS = {

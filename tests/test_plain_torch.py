@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +9,6 @@ import torch
 
 from mnist_helpers.checkpoint import (
     inference_checkpoint,
-    load_checkpoint,
     make_checkpoint,
     model_from_checkpoint,
     save_checkpoint,
@@ -68,33 +64,6 @@ def classify(images):
     return logits, [checkpoint["class_names"][i] for i in logits.argmax(1)]
 '''
 
-# Appended by the test only: feed the images it was given, save the answers, prove the isolation.
-HARNESS = """
-import sys
-
-logits, names = classify(torch.load("images.pt", weights_only=True))
-torch.save({"logits": logits, "names": names}, "answers.pt")
-assert "mnist_helpers" not in sys.modules, "the snippet must not need mnist_helpers"
-"""
-
-
-def run_plain_torch(checkpoint: dict, images: torch.Tensor, folder: Path) -> dict:
-    """Run SNIPPET in a fresh interpreter, from ``folder``, on uint8 ``images`` (N, 28, 28)."""
-    save_checkpoint(checkpoint, folder / "artifacts" / "model" / "mnist_cnn.pt")
-    torch.save(images.clone(), folder / "images.pt")
-    script = folder / "plain_torch.py"
-    script.write_text(SNIPPET + HARNESS)
-    result = subprocess.run(
-        [sys.executable, script.name],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-    )
-    assert result.returncode == 0, result.stderr
-    return torch.load(folder / "answers.pt", weights_only=True)
-
 
 def snippet_in_this_process(
     checkpoint: dict, images: torch.Tensor, folder: Path, monkeypatch: pytest.MonkeyPatch
@@ -118,19 +87,6 @@ def mnist_helpers_answers(checkpoint: dict, images: torch.Tensor) -> tuple[torch
     with torch.no_grad():
         logits = model(normalize_images(images, **checkpoint["normalization"]))
     return logits, [checkpoint["class_names"][i] for i in logits.argmax(1)]
-
-
-@pytest.mark.slow
-def test_plain_torch_predicts_like_mnist_helpers(
-    trained_checkpoint: Path, mnist_test_split, tmp_path: Path
-) -> None:
-    checkpoint = inference_checkpoint(load_checkpoint(trained_checkpoint))  # what 04 saves
-    images = mnist_test_split.images[:1000]
-    answers = run_plain_torch(checkpoint, images, tmp_path)
-    logits, names = mnist_helpers_answers(checkpoint, images)
-    assert len(answers["names"]) == 1000
-    assert answers["names"] == names
-    torch.testing.assert_close(answers["logits"], logits, atol=1e-4, rtol=0)
 
 
 def test_plain_torch_rebuilds_batch_norm_models(

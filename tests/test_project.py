@@ -13,7 +13,7 @@ from importlib.metadata import packages_distributions
 import nbformat
 import pytest
 
-from tests.support import REPO_ROOT
+from tests.helpers import REPO_ROOT
 
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
 # conda-forge names that differ from PyPI's.
@@ -139,9 +139,9 @@ import torch
 state = torch.get_rng_state().clone()
 random.seed(123); expected = random.random(); random.seed(123)
 import importlib, pkgutil, mnist_helpers
-for module in pkgutil.iter_modules(mnist_helpers.__path__):
-    if module.name not in ("__main__",):
-        importlib.import_module(f"mnist_helpers.{module.name}")
+for module in pkgutil.walk_packages(mnist_helpers.__path__, "mnist_helpers."):
+    if not module.name.endswith("__main__"):
+        importlib.import_module(module.name)
 assert set(os.listdir('.')) == before_files, "import created files"
 assert torch.equal(torch.get_rng_state(), state), "import touched torch's RNG"
 assert random.random() == expected, "import reseeded random"

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from mnist_helpers.model import MnistCNN
 from mnist_helpers.train import train_one_epoch
-from tests.support import REPO_ROOT
+from tests.helpers import REPO_ROOT
 
 TEACHING_TAG = "teaching-step"
 # The names the teaching cell may read from earlier cells; the test provides each of them.

@@ -26,7 +26,7 @@ class CheckpointKeeper(RunFiles):
     It writes only inside ``folder``, so an interrupted run loses at most the epoch in progress.
     ``last.pt`` is written first and is the record of what finished: it names the best epoch, so
     if a stop falls between the writes, ``best.pt`` is re-made from it when the run resumes
-    (``run_folder.RunFolder.continue_from``), and ``history.json`` is rewritten from it.
+    (``resume.repair_run_files``), and ``history.json`` is rewritten from it.
     """
 
     def __init__(

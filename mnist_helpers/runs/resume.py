@@ -10,15 +10,19 @@ run can only be finished as planned.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from mnist_helpers.checkpoint import load_checkpoint
-from mnist_helpers.errors import ResumeError
+from mnist_helpers.checkpoint import best_epoch_of, load_checkpoint, save_checkpoint
+from mnist_helpers.errors import MnistHelpersError, ResumeError
 from mnist_helpers.model import MnistCNN
 from mnist_helpers.runs.parameters import TrainParams, canonical_recipe
 from mnist_helpers.runs.recipes import Recipe, get_recipe
 from mnist_helpers.runs.run_folder import RunFolder
+from mnist_helpers.support.atomic_files import write_json
 from mnist_helpers.support.paths import artifact_path
 
 # Why each of these cannot change on resume (the message shows it).
@@ -100,6 +104,67 @@ def resume_checkpoint(params: TrainParams, run: RunFolder) -> dict[str, Any] | N
     source = artifact_path(run.folder, params.resume)
     checkpoint = load_checkpoint(source)
     check_resume_fits(checkpoint, params, params.resume)
-    for note in run.continue_from(checkpoint, source):
+    for note in repair_run_files(run, checkpoint, source):
         print("note:", note)
     return checkpoint
+
+
+def repair_run_files(
+    run: RunFolder, checkpoint: Mapping[str, Any], source: str | os.PathLike[str]
+) -> list[str]:
+    """Make ``best.pt`` and ``history.json`` in ``run`` describe the run ``checkpoint`` belongs to.
+
+    A stop between the keeper's writes can leave ``best.pt`` one improvement behind
+    ``last.pt``; when the checkpoint's own epoch is its best, ``best.pt`` is re-made from it.
+    Otherwise the best epoch's ``best.pt`` must exist (here or beside ``source``) and is
+    copied here if needed. Returns a note for each file it rewrote.
+    """
+    source = Path(source)
+    history = list(checkpoint.get("history") or [])
+    best_epoch = best_epoch_of(history)
+    notes = []
+    if best_epoch is not None and not _matching_best(run.best_path, checkpoint, best_epoch):
+        if best_epoch == int(checkpoint["epoch"]):
+            save_checkpoint(checkpoint, run.best_path)
+        else:
+            found = _matching_best(source.parent / run.best_path.name, checkpoint, best_epoch)
+            if found is None:
+                raise ResumeError(
+                    f"resume: the best epoch ({best_epoch}) of the run in {source} has no "
+                    f"matching best.pt in {run.best_path.parent} or beside the checkpoint; "
+                    "the files were mixed by hand or by another run. Start afresh "
+                    "(resume='') or restore that run's best.pt."
+                )
+            save_checkpoint(found, run.best_path)
+        notes.append(f"best.pt re-made to hold epoch {best_epoch}, the run's best")
+    if _read_json(run.history_path) != history:
+        write_json(history, run.history_path)
+        notes.append(f"history.json rewritten from the checkpoint ({len(history)} epochs)")
+    return notes
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _matching_best(
+    path: Path, checkpoint: Mapping[str, Any], best_epoch: int
+) -> dict[str, Any] | None:
+    """The checkpoint at ``path`` if it holds epoch ``best_epoch`` of ``checkpoint``'s run."""
+    best = _load_or_none(path)
+    if best is None or best.get("epoch") != best_epoch:
+        return None
+    return best if best.get("run_id") == checkpoint.get("run_id") else None
+
+
+def _load_or_none(path: Path) -> dict[str, Any] | None:
+    """The checkpoint at ``path``, or None when there is none or it cannot be read."""
+    if not path.is_file():
+        return None
+    try:
+        return load_checkpoint(path)
+    except MnistHelpersError:
+        return None

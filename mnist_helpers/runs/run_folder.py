@@ -4,8 +4,9 @@
 folder can be written, takes an exclusive lock on ``<folder>/.run.lock`` for as long as the
 training process lives (so a second run into the same folder is refused at once instead of
 mixing its checkpoints with the first), and removes temporary files that killed writers left.
-When a run resumes, ``RunFolder.continue_from`` makes ``best.pt`` and ``history.json`` agree
-with the checkpoint being resumed before the first new epoch starts.
+When a run resumes, ``resume.repair_run_files`` makes ``best.pt`` and ``history.json`` agree
+with the checkpoint being resumed before the first new epoch starts. Importing this module does
+not import torch.
 """
 
 from __future__ import annotations
@@ -15,15 +16,10 @@ import datetime
 import json
 import os
 import socket
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from mnist_helpers.checkpoint import best_epoch_of, load_checkpoint, save_checkpoint
 from mnist_helpers.errors import (
-    MnistHelpersError,
     ParameterError,
-    ResumeError,
     RunFolderBusyError,
 )
 from mnist_helpers.runs.layout import BEST_CHECKPOINT, HISTORY_FILE, RunFiles
@@ -95,65 +91,6 @@ class RunFolder(RunFiles):
 
     def __exit__(self, *exc_info: object) -> None:
         self.release()
-
-    def continue_from(
-        self, checkpoint: Mapping[str, Any], source: str | os.PathLike[str]
-    ) -> list[str]:
-        """Make ``best.pt`` and ``history.json`` here describe the run ``checkpoint`` belongs to.
-
-        A stop between the keeper's writes can leave ``best.pt`` one improvement behind
-        ``last.pt``; when the checkpoint's own epoch is its best, ``best.pt`` is re-made from it.
-        Otherwise the best epoch's ``best.pt`` must exist (here or beside ``source``) and is
-        copied here if needed. Returns a note for each file it rewrote.
-        """
-        source = Path(source)
-        history = list(checkpoint.get("history") or [])
-        best_epoch = best_epoch_of(history)
-        notes = []
-        if best_epoch is not None and not _matching_best(self.best_path, checkpoint, best_epoch):
-            if best_epoch == int(checkpoint["epoch"]):
-                save_checkpoint(checkpoint, self.best_path)
-            else:
-                found = _matching_best(source.parent / self.best_path.name, checkpoint, best_epoch)
-                if found is None:
-                    raise ResumeError(
-                        f"resume: the best epoch ({best_epoch}) of the run in {source} has no "
-                        f"matching best.pt in {self.best_path.parent} or beside the checkpoint; "
-                        "the files were mixed by hand or by another run. Start afresh "
-                        "(resume='') or restore that run's best.pt."
-                    )
-                save_checkpoint(found, self.best_path)
-            notes.append(f"best.pt re-made to hold epoch {best_epoch}, the run's best")
-        if self._read_history() != history:
-            write_json(history, self.history_path)
-            notes.append(f"history.json rewritten from the checkpoint ({len(history)} epochs)")
-        return notes
-
-    def _read_history(self) -> Any:
-        try:
-            return json.loads(self.history_path.read_text())
-        except (OSError, ValueError):
-            return None
-
-
-def _matching_best(
-    path: Path, checkpoint: Mapping[str, Any], best_epoch: int
-) -> dict[str, Any] | None:
-    """The checkpoint at ``path`` if it holds epoch ``best_epoch`` of ``checkpoint``'s run."""
-    best = _load_or_none(path)
-    if best is None or best.get("epoch") != best_epoch:
-        return None
-    return best if best.get("run_id") == checkpoint.get("run_id") else None
-
-
-def _load_or_none(path: Path) -> dict[str, Any] | None:
-    """The checkpoint at ``path``, or None when there is none or it cannot be read."""
-    if not path.is_file():
-        return None
-    try:
-        return load_checkpoint(path)
-    except MnistHelpersError:
-        return None
 
 
 def _owner_text(folder: Path) -> str:

@@ -39,7 +39,10 @@ def _fsync_folder(folder: Path) -> None:
 
 def _write_error(path: Path, error: OSError) -> ArtifactWriteError:
     if error.errno == errno.ENOSPC:
-        reason = "the disk is full; free some space and run again"
+        reason = (
+            "the disk is full; free some space and run again (a file is replaced only once its "
+            "new copy is complete, so there must be room for both for a moment)"
+        )
     elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         reason = "permission denied; choose a folder you can write to (-p artifacts_dir ...)"
     else:
@@ -89,7 +92,8 @@ def write_bytes(data: bytes, path: str | os.PathLike[str]) -> Path:
 def write_json(data: Any, path: str | os.PathLike[str]) -> Path:
     """Write ``data`` as indented JSON to ``path`` atomically."""
     # Serialise first: a value JSON cannot hold then never leaves a temporary file behind.
-    text = json.dumps(data, indent=2) + "\n"
+    # NaN and infinity are not JSON: refused rather than written as tokens no parser reads.
+    text = json.dumps(data, indent=2, allow_nan=False) + "\n"
     with atomic_write(path, "w") as file:
         file.write(text)
     return Path(path)

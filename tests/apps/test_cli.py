@@ -53,7 +53,7 @@ def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
     return err
 
 
-# Issue 14, item 6: export never overwrites the checkpoint it reads.
+# Export never overwrites the checkpoint it reads.
 
 
 @pytest.mark.parametrize("spelling", ["same path", "relative with ..", "symlink", "hard link"])
@@ -126,7 +126,7 @@ def test_export_on_a_full_disk_says_so_and_leaves_nothing(
     assert list(out.parent.iterdir()) == []  # no ONNX file, no temporary
 
 
-# Issue 14, item 8: files that are not what they should be.
+# Files that are not what they should be.
 
 
 # What each kind of wrong path is called in the error message.

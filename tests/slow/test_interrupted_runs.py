@@ -14,21 +14,18 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
 import torch
 
 from mnist_helpers.checkpoint import load_checkpoint
 from mnist_helpers.runs.notebook_runner import NotebookRun, run_notebook
 from mnist_helpers.runs.parameters import TrainParams
-from tests.support import (
+from tests.helpers import (
     REPO_ROOT,
     baseline_on_mnist,
     fit_quietly,
     read_history,
     without_time,
 )
-
-pytestmark = pytest.mark.slow  # every test here trains, or saves in a process, for seconds
 
 
 def _kill_after(artifacts: Path, finished_epochs: int, **parameters) -> list[dict]:

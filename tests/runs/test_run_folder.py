@@ -1,7 +1,8 @@
 """The run folder: one owner at a time, leftovers cleaned, and every parameter checked up front.
 
-Issue 14's failures 1 (two runs mixing one folder) and 4 (parameters that fail late or never),
-through the functions 02_train calls before it loads any data, and once through papermill.
+Two runs must never mix one folder, and a bad parameter must fail before any data loads: checked
+through the functions 02_train calls before it loads any data (the papermill runs are in
+tests/slow/test_run_folder.py).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from mnist_helpers.runs.parameters import (
 )
 from mnist_helpers.runs.run_folder import LOCK_NAME, open_run_folder, prepare_artifacts_dir
 from mnist_helpers.support.atomic_files import temp_path_for
-from tests.support import HOLD_THE_FOLDER, REPO_ROOT, hold_run_folder
+from tests.helpers import HOLD_THE_FOLDER, REPO_ROOT, hold_run_folder
 
 
 @pytest.fixture
@@ -250,42 +251,6 @@ def test_notebook_parameter_cell_repeats_the_dataclass_defaults(params_class):
     assert literals == {f.name: f.default for f in fields(params_class)}
 
 
-# --- the same failures through papermill, as the issue ran them ----------------------------------
+# --- the same failures through papermill ----------------------------------
 # The runs start together (the ``refused_train_runs`` fixture in conftest); each test waits for
 # its own.
-
-
-def _data_was_loaded(executed: Path) -> bool:
-    """Whether the cell of the executed 02 notebook that loads MNIST ran."""
-    import nbformat
-
-    notebook = nbformat.read(executed, as_version=4)
-    cells = [
-        c for c in notebook.cells if c.cell_type == "code" and "make_train_val_loaders(" in c.source
-    ]
-    assert len(cells) == 1
-    return cells[0].execution_count is not None
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("refused_train_run", "message"),
-    [
-        ("unknown parameter", "unknown parameter 'epoch' (did you mean 'epochs'?) for 02_train"),
-        ("unwritable folder", "artifacts_dir='/proc/x' cannot be written"),
-    ],
-    indirect=["refused_train_run"],
-)
-def test_train_notebook_refuses_before_loading_data(refused_train_run, message):
-    assert refused_train_run.returncode != 0
-    assert message in refused_train_run.stderr
-    assert not _data_was_loaded(refused_train_run.output)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("refused_train_run", ["held folder"], indirect=True)
-def test_train_notebook_refuses_a_folder_another_run_holds(refused_train_run):
-    assert refused_train_run.returncode != 0
-    assert "is in use by another training run" in refused_train_run.stderr
-    assert not _data_was_loaded(refused_train_run.output)
-    assert not (refused_train_run.folder / "checkpoints").exists()

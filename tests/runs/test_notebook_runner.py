@@ -18,7 +18,7 @@ from mnist_helpers.runs.notebook_runner import (
     papermill_command,
     run_notebook,
 )
-from tests.support import REPO_ROOT
+from tests.helpers import REPO_ROOT
 
 yaml = pytest.importorskip("yaml")  # papermill reads -y with it; installed with papermill
 

@@ -1,8 +1,8 @@
 """The four notebooks run headless as a small run, the way `make run` runs them.
 
-The pipeline itself runs once per session (the ``small_pipeline`` fixture in conftest): it is
-nbval's run of the committed notebooks when the session ran all of them, else a papermill run.
-The tests here read what it left.
+The pipeline itself runs once per session (the ``small_pipeline`` fixture in
+tests/slow/conftest.py, papermill from notebooks/); the tests here read what it left. nbval checks
+the committed notebooks' cells separately.
 """
 
 from __future__ import annotations
@@ -10,31 +10,12 @@ from __future__ import annotations
 import json
 
 import nbformat
-import pytest
 
-from mnist_helpers.runs.notebook_runner import notebook_path
-from tests.nbval_runs import NBVAL_RUNS, code_cell_count
-from tests.support import NOTEBOOKS, read_history
-
-pytestmark = pytest.mark.slow  # every test here starts a kernel or reads the pipeline's run
-
-
-def test_a_session_that_runs_the_notebooks_reads_nbval_run(small_pipeline, request):
-    # Under pytest-xdist this holds only if nbval's items and this module share a worker.
-    runs = request.config.stash[NBVAL_RUNS]
-    if not all(runs.selected_every_cell(notebook_path(name)) for name in NOTEBOOKS):
-        pytest.skip("this session does not run every notebook cell with nbval")
-    assert small_pipeline.source == "nbval"
+from tests.helpers import NOTEBOOKS, read_history
 
 
 def test_pipeline_runs_every_cell_and_writes_every_artifact(small_pipeline):
     for name in NOTEBOOKS:
-        if small_pipeline.source == "nbval":
-            # nbval makes one item of each code cell and fails it on an error; skipped cells and
-            # cells allowed to raise are not counted as passed.
-            passed = small_pipeline.cells_passed[name]
-            assert passed == code_cell_count(notebook_path(name)), name
-            continue
         executed = nbformat.read(small_pipeline.executed / f"{name}.ipynb", as_version=4)
         errors = [
             o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"

@@ -31,7 +31,6 @@ from mnist_helpers.apps.canvas import (
 )
 from mnist_helpers.data import MNIST_MEAN, MNIST_STD
 from mnist_helpers.errors import ImageInputError
-from mnist_helpers.images.drawing_style import digit_to_drawing
 from mnist_helpers.model import MnistCNN
 from mnist_helpers.predict import Prediction, Predictor
 
@@ -280,38 +279,3 @@ def test_predict_image_uses_the_canvas_threshold_not_the_callers() -> None:
 
 
 # ---- with a trained model ----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def drawn_digit(mnist_test_split) -> tuple[np.ndarray, int]:
-    """Test image 0 as black strokes on a transparent 280 x 280 canvas, with its label."""
-    rgba = digit_to_drawing(mnist_test_split.images[0], scale=8, style="transparent")
-    return rgba, int(mnist_test_split.labels[0])
-
-
-@pytest.mark.slow  # trained_checkpoint trains on real MNIST
-def test_a_drawn_digit_is_read_and_shown_as_a_digit(trained_checkpoint, drawn_digit) -> None:
-    rgba, label = drawn_digit
-    canvas = DigitCanvas.from_checkpoint(trained_checkpoint)
-    send_drawing(canvas, rgba)
-    assert canvas.result["status"] == "digit"
-    assert canvas.result["digit"] == label
-    assert [row["digit"] for row in canvas.result["top"]][0] == label
-    assert len(canvas.result["top"]) == 3
-
-
-@pytest.mark.slow  # trained_checkpoint trains on real MNIST
-def test_moving_the_threshold_relabels_the_last_drawing(trained_checkpoint, drawn_digit) -> None:
-    rgba, _ = drawn_digit
-    canvas = DigitCanvas.from_checkpoint(trained_checkpoint)
-    send_drawing(canvas, rgba)
-    statuses = {}
-    for value in (1.0, 0.0):
-        before = canvas.result["answer"]
-        set_threshold_from_page(canvas, value)
-        assert canvas.result["answer"] == before + 1
-        expected = Predictor.from_checkpoint(trained_checkpoint, unsure_below=value).predict(rgba)
-        statuses[value] = canvas.result["status"]
-        assert canvas.result["unsure_below"] == value
-        assert statuses[value] == expected.status
-    assert statuses == {1.0: "unsure", 0.0: "digit"}
