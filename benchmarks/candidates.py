@@ -19,7 +19,7 @@ from mnist_helpers.evaluate import evaluate
 from mnist_helpers.loaders import TensorBatches, make_test_loader, make_train_val_loaders
 from mnist_helpers.runs.parameters import TrainParams
 from mnist_helpers.runs.recipes import Recipe, build_training
-from mnist_helpers.train import train_one_epoch
+from mnist_helpers.train import epoch_function
 
 # The training defaults, from their one source.
 BATCH_SIZE = TrainParams.batch_size
@@ -81,7 +81,7 @@ def project_candidate(
     """The project's path: build_training from a recipe, TensorBatches, train_one_epoch.
 
     ``autocast_dtype`` (None: float32) is what 02_train's ``precision`` parameter chooses; run.py
-    passes what ``precision="auto"`` gives on the device. ``step_mode`` as in train_one_epoch.
+    passes what ``precision="auto"`` gives on the device. ``step_mode`` as in ``fit``.
     """
     torch.manual_seed(seed)
     # Augmentation as 02_train's default parameter has it, so the default run is what is timed.
@@ -98,17 +98,17 @@ def project_candidate(
     setup = build_training(
         recipe, lr=LR, epochs=epochs, steps_per_epoch=len(train_loader), device=device
     )
+    one_epoch = epoch_function(step_mode, device)
 
     def run_epoch(epoch: int, max_batches: int | None = None) -> None:
         train_loader.set_epoch(epoch)
-        train_one_epoch(
+        one_epoch(
             setup.model,
             first_batches(train_loader, max_batches),
             setup.optimizer,
             scheduler=setup.scheduler,
             show_progress=False,
             autocast_dtype=autocast_dtype,
-            step_mode=step_mode,
         )
 
     def test_acc() -> float:

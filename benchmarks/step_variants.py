@@ -35,7 +35,7 @@ from mnist_helpers.loaders import make_train_val_loaders
 from mnist_helpers.model import MnistCNN, prepare_for_device
 from mnist_helpers.runs.parameters import TrainParams
 from mnist_helpers.runs.recipes import RECIPES, uses_fused_adam
-from mnist_helpers.train import train_one_epoch
+from mnist_helpers.train import epoch_function
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH_SIZE = TrainParams.batch_size
@@ -125,13 +125,13 @@ def run_steps(variant: Variant, batches: Callable[[], object]) -> None:
     if variant.threads is not None:
         torch.set_num_threads(variant.threads)
     try:
-        train_one_epoch(
+        device = next(variant.model.parameters()).device
+        epoch_function(variant.step_mode, device)(
             variant.model,
             batches(),
             variant.optimizer,
             show_progress=False,
             autocast_dtype=variant.autocast_dtype,
-            step_mode=variant.step_mode,
         )
     finally:
         torch.backends.cudnn.benchmark = False

@@ -6,7 +6,6 @@ import importlib.metadata
 import io
 import os
 import platform
-import reprlib
 import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -16,7 +15,7 @@ import torch
 
 from mnist_helpers import __version__
 from mnist_helpers.data import CLASS_NAMES, MNIST_MEAN, MNIST_STD
-from mnist_helpers.errors import CheckpointError, ParameterError
+from mnist_helpers.errors import CheckpointError, ParameterError, short_repr
 from mnist_helpers.model import MnistCNN, prepare_for_device
 from mnist_helpers.support.atomic_files import write_bytes
 from mnist_helpers.support.untrusted_checkpoints import (
@@ -149,13 +148,13 @@ def validate_checkpoint(checkpoint: Any, path: Path | str = "<checkpoint>") -> d
     ):
         raise CheckpointError(
             f"{path} is damaged: normalization must hold a mean from 0 to 1 and a std from "
-            f"{MIN_STD} to 1 (pixels are 0 to 1); got {reprlib.repr(norm)}."
+            f"{MIN_STD} to 1 (pixels are 0 to 1); got {short_repr(norm)}."
         )
     broken = [name for name, weights in state.items() if not _all_finite(weights)]
     if broken:
         raise CheckpointError(
             f"{path} holds weights that are not finite numbers (NaN or infinity) in "
-            f"{reprlib.repr(broken)}: every answer of such a model is meaningless. The training "
+            f"{short_repr(broken)}: every answer of such a model is meaningless. The training "
             "that wrote it diverged, or the file was damaged; use an earlier checkpoint, or "
             "retrain with a smaller lr."
         )

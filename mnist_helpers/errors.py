@@ -1,5 +1,20 @@
 """The project's own error types: each message says what was wrong and what to do."""
 
+import reprlib
+from typing import Any
+
+# How a message shows a value it refuses: a few levels and items, never the whole of a structure
+# that an untrusted file made huge.
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxtuple, _SHORT.maxdict = 2, 4, 4, 4
+_SHORT.maxstring = _SHORT.maxother = 60
+
+
+def short_repr(value: Any, limit: int = 120) -> str:
+    """``repr(value)`` cut to a few levels, items and at most ``limit`` characters."""
+    text = _SHORT.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
 
 class MnistHelpersError(Exception):
     """Base class for every error this package raises on purpose."""
@@ -51,3 +66,11 @@ class ArtifactReadError(MnistHelpersError, ValueError):
 
 class FontError(MnistHelpersError, RuntimeError):
     """No installed font can draw the symbols used for generated non-digit images."""
+
+
+class TrainingDivergedError(MnistHelpersError, ArithmeticError):
+    """The training loss became NaN or infinite: the weights are no longer numbers."""
+
+
+class NonFiniteOutputError(MnistHelpersError, ArithmeticError):
+    """A model gave logits that are not finite numbers."""

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mnist_helpers.errors import ParameterError
+from mnist_helpers.errors import NonFiniteOutputError, ParameterError
 from mnist_helpers.loaders import Batches
 from mnist_helpers.model import NUM_CLASSES
 from mnist_helpers.support.precision import autocast_context, channels_last
@@ -35,7 +35,20 @@ def predict_logits(
     if not all_labels:
         return torch.empty(0, NUM_CLASSES), torch.empty(0, dtype=torch.long)
     # One copy to the CPU at the end, so a GPU is not made to wait after every batch.
-    return torch.cat(all_logits).cpu(), torch.cat(all_labels).cpu()
+    logits = torch.cat(all_logits).cpu()
+    require_finite(logits)
+    return logits, torch.cat(all_labels).cpu()
+
+
+def require_finite(logits: torch.Tensor) -> None:
+    """Raise NonFiniteOutputError unless every logit is a finite number."""
+    broken = int((~torch.isfinite(logits)).any(dim=-1).sum())
+    if broken:
+        raise NonFiniteOutputError(
+            f"the model gave logits that are not finite numbers (NaN or infinity) for {broken:,} "
+            f"of {len(logits):,} images: its weights or normalisation are broken. Use a "
+            "checkpoint written by training (load_checkpoint refuses broken ones)."
+        )
 
 
 @torch.no_grad()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numbers
-import reprlib
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -11,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mnist_helpers.errors import ParameterError
+from mnist_helpers.errors import ParameterError, short_repr
 
 
 class MnistCNN(nn.Module):
@@ -104,24 +103,24 @@ def check_model_args(args: Mapping[str, Any]) -> dict[str, Any]:
     ):
         raise ParameterError(
             f"conv_channels must hold 1 to {MAX_CONV_BLOCKS} positive widths (each block halves "
-            f"the side); got {reprlib.repr(channels)}"
+            f"the side); got {short_repr(channels)}"
         )
     hidden = args.get("hidden_units", 128)
     if not _is_int(hidden) or hidden < 1:
-        raise ParameterError(f"hidden_units must be a positive integer; got {reprlib.repr(hidden)}")
+        raise ParameterError(f"hidden_units must be a positive integer; got {short_repr(hidden)}")
     dropout = args.get("dropout", 0.0)
     if (
         not isinstance(dropout, numbers.Real)
         or isinstance(dropout, bool)
         or not 0 <= float(dropout) < 1
     ):
-        raise ParameterError(f"dropout must be a number in [0, 1); got {reprlib.repr(dropout)}")
+        raise ParameterError(f"dropout must be a number in [0, 1); got {short_repr(dropout)}")
     batch_norm = args.get("batch_norm", False)
     if not isinstance(batch_norm, (bool, np.bool_)):
-        raise ParameterError(f"batch_norm must be True or False; got {reprlib.repr(batch_norm)}")
+        raise ParameterError(f"batch_norm must be True or False; got {short_repr(batch_norm)}")
     blocks = args.get("convs_per_block", 1)
     if not _is_int(blocks) or not 1 <= blocks <= 3:
-        raise ParameterError(f"convs_per_block must be 1, 2 or 3; got {reprlib.repr(blocks)}")
+        raise ParameterError(f"convs_per_block must be 1, 2 or 3; got {short_repr(blocks)}")
     return {
         "conv_channels": [int(c) for c in channels],
         "hidden_units": int(hidden),

@@ -18,6 +18,7 @@ import torch
 
 from mnist_helpers.checkpoint import load_checkpoint, model_from_checkpoint
 from mnist_helpers.errors import BlankImageError, ParameterError
+from mnist_helpers.evaluate import require_finite
 from mnist_helpers.images.image_files import ImageInput
 from mnist_helpers.images.preprocess import preprocess_steps
 from mnist_helpers.model import MnistCNN
@@ -152,6 +153,7 @@ class Predictor:
     def probabilities(self, tensor: torch.Tensor) -> torch.Tensor:
         """Softmax of the model's logits for a normalised ``(N, 1, 28, 28)`` batch."""
         logits = self.model(tensor.to(self.device).contiguous(memory_format=torch.channels_last))
+        require_finite(logits)
         return logits.float().softmax(1).cpu()
 
     def status_of(self, probabilities: Sequence[float]) -> PredictionStatus:

@@ -8,16 +8,17 @@ recorded as a CUDA graph (``support/cuda_graphs.py``), which has the same signat
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mnist_helpers.errors import ParameterError
+from mnist_helpers.errors import ParameterError, TrainingDivergedError
 from mnist_helpers.evaluate import evaluate
 from mnist_helpers.loaders import Batches
 from mnist_helpers.support.cuda_graphs import resolve_step_mode, train_one_epoch_graphed
@@ -34,6 +35,12 @@ class EpochRecord(TypedDict):
     val_loss: float
     val_acc: float
     seconds: float
+    warning: NotRequired[str]  # only on a last epoch that learned nothing (see fit)
+
+
+# Guessing gives 10 % on ten balanced digits; a model under this after its last epoch learned
+# nothing worth keeping, and fit says so.
+CHANCE_LEVEL_ACC = 0.2
 
 
 EpochCallback = Callable[[EpochRecord], None]
@@ -104,10 +111,7 @@ def fit(
     ``step_mode``: ``auto`` uses the CUDA-graph epoch on CUDA and ``train_one_epoch`` elsewhere;
     ``eager`` always uses ``train_one_epoch``.
     """
-    device = next(model.parameters()).device
-    one_epoch: Callable[..., dict[str, float]] = train_one_epoch
-    if resolve_step_mode(step_mode, device) == "cuda_graph":
-        one_epoch = partial(train_one_epoch_graphed, step=training_step)
+    one_epoch = epoch_function(step_mode, next(model.parameters()).device)
     history: list[EpochRecord] = []
     for epoch in range(start_epoch, epochs + 1):
         if hasattr(train_loader, "set_epoch"):
@@ -122,6 +126,12 @@ def fit(
             description=f"epoch {epoch}/{epochs}",
             show_progress=show_progress,
         )
+        if not math.isfinite(train["loss"]):  # raised before the epoch is saved anywhere
+            raise TrainingDivergedError(
+                f"training diverged in epoch {epoch}: the training loss became {train['loss']}. "
+                f"The checkpoints of epochs before it are kept; start afresh with a smaller lr "
+                f"(now {optimizer.param_groups[0]['lr']:.3g}; the default is 0.001)."
+            )
         val = evaluate(model, val_loader, autocast_dtype=autocast_dtype)
         record: EpochRecord = {
             "epoch": epoch,
@@ -131,10 +141,23 @@ def fit(
             "val_acc": val["acc"],
             "seconds": time.perf_counter() - started,
         }
+        if epoch == epochs and val["acc"] <= CHANCE_LEVEL_ACC:
+            record["warning"] = (
+                f"validation accuracy {val['acc']:.1%} after the last epoch is no better than "
+                "guessing: training failed (a learning rate far too large does this). Do not use "
+                "this model; train again with a smaller lr."
+            )
         history.append(record)
         if on_epoch_end is not None:
             on_epoch_end(record)
     return history
+
+
+def epoch_function(step_mode: str, device: torch.device) -> Callable[..., dict[str, float]]:
+    """``train_one_epoch``, or on CUDA (``step_mode`` ``auto``) its CUDA-graph twin."""
+    if resolve_step_mode(step_mode, device) == "cuda_graph":
+        return partial(train_one_epoch_graphed, step=training_step)
+    return train_one_epoch
 
 
 def format_record(record: EpochRecord) -> str:
@@ -144,4 +167,5 @@ def format_record(record: EpochRecord) -> str:
         f"train loss {record['train_loss']:.4f} acc {record['train_acc']:.4f}"
         f" | val loss {record['val_loss']:.4f} acc {record['val_acc']:.4f}"
         f" | {record['seconds']:.1f} s"
+        + (f"\nwarning: {record['warning']}" if "warning" in record else "")
     )

@@ -196,3 +196,48 @@ def test_empty_checkpoint_file_says_empty(tmp_path: Path) -> None:
 def test_missing_checkpoint_keeps_its_train_first_message(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="No checkpoint at .*Train first"):
         load_checkpoint(tmp_path / "absent.pt")
+
+
+# A model that is not numbers, or a normalisation that would blow the pixels up, is refused.
+
+
+def test_a_checkpoint_with_nan_weights_is_refused_naming_the_file(tmp_path: Path) -> None:
+    model = MnistCNN()
+    with torch.no_grad():
+        model.features[0].weight[0, 0, 0, 0] = float("nan")
+    path = save_checkpoint(make_checkpoint(model), tmp_path / "nan.pt")
+    with pytest.raises(CheckpointError, match=r"nan\.pt holds weights that are not finite"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize("std", [1e-300, 0.0, float("inf"), 50.0])
+def test_a_normalisation_std_outside_the_pixel_range_is_refused(small_checkpoint, tmp_path, std):
+    path = save_checkpoint(
+        {**small_checkpoint, "normalization": {"mean": 0.13, "std": std}}, tmp_path / "n.pt"
+    )
+    with pytest.raises(CheckpointError, match="normalization must hold"):
+        load_checkpoint(path)
+
+
+def test_a_compressed_checkpoint_is_refused_before_it_expands(small_checkpoint, tmp_path):
+    import zipfile
+
+    stored = save_checkpoint(small_checkpoint, tmp_path / "stored.pt")
+    bomb = tmp_path / "deflated.pt"
+    with zipfile.ZipFile(stored) as source, zipfile.ZipFile(bomb, "w") as target:
+        for entry in source.infolist():
+            target.writestr(entry.filename, source.read(entry), zipfile.ZIP_DEFLATED)
+    with pytest.raises(CheckpointError, match="compressed entries"):
+        load_checkpoint(bomb)
+
+
+def test_a_deeply_shared_structure_is_refused_without_being_printed(small_checkpoint, tmp_path):
+    # Nine levels of lists that share one another: a few hundred bytes, 10**9 leaves in print.
+    nested: list = [1]
+    for _ in range(9):
+        nested = [nested] * 10
+    checkpoint = {**small_checkpoint, "model_args": {"conv_channels": nested}}
+    path = save_checkpoint(checkpoint, tmp_path / "nested.pt")
+    with pytest.raises(CheckpointError) as refused:
+        load_checkpoint(path)
+    assert len(str(refused.value)) < 600

@@ -3,10 +3,11 @@
 import pytest
 import torch
 
+from mnist_helpers.errors import NonFiniteOutputError, TrainingDivergedError
 from mnist_helpers.evaluate import evaluate, predict_logits
 from mnist_helpers.loaders import TensorBatches
 from mnist_helpers.model import MnistCNN
-from mnist_helpers.train import fit, train_one_epoch
+from mnist_helpers.train import CHANCE_LEVEL_ACC, fit, format_record, train_one_epoch
 
 
 def _toy_loaders():
@@ -83,3 +84,39 @@ def test_predict_logits_returns_every_image_in_order():
     assert torch.equal(returned_labels, labels)
     with torch.no_grad():
         torch.testing.assert_close(logits, model(images), atol=1e-5, rtol=1e-5)
+
+
+def test_a_diverging_run_stops_with_a_message_before_the_epoch_is_saved():
+    torch.manual_seed(0)
+    train, val = _toy_loaders()
+    model = MnistCNN(conv_channels=(4,), hidden_units=8)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e30)  # the weights overflow at once
+    saved = []
+    with pytest.raises(TrainingDivergedError, match="diverged in epoch 1.*smaller lr"):
+        fit(model, optimizer, train, val, epochs=2, on_epoch_end=saved.append, show_progress=False)
+    assert saved == []
+
+
+def test_a_run_no_better_than_guessing_ends_with_a_warning():
+    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(1)
+    images = torch.randn(160, 1, 28, 28, generator=generator)
+    labels = torch.randint(0, 10, (160,), generator=generator)  # nothing to learn
+    train = TensorBatches(images[:128], labels[:128], 32, shuffle=True, seed=0)
+    val = TensorBatches(images[128:], labels[128:], 32)
+    model = MnistCNN(conv_channels=(4,), hidden_units=8)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # and no learning at all
+    history = fit(model, optimizer, train, val, epochs=2, show_progress=False)
+    assert history[-1]["val_acc"] <= CHANCE_LEVEL_ACC
+    assert "warning" not in history[0]
+    assert "no better than guessing" in history[-1]["warning"]
+    assert "warning: validation accuracy" in format_record(history[-1])
+
+
+def test_non_finite_logits_are_refused_where_a_model_is_evaluated():
+    model = MnistCNN(conv_channels=(4,), hidden_units=8)
+    with torch.no_grad():
+        model.classifier[-1].bias.fill_(float("nan"))
+    _, val = _toy_loaders()
+    with pytest.raises(NonFiniteOutputError, match="not finite numbers"):
+        evaluate(model, val)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,7 +22,7 @@ from mnist_helpers.checkpoint import load_checkpoint, model_from_checkpoint, val
 from mnist_helpers.data import load_mnist, normalize_images
 from mnist_helpers.errors import ExportError, MissingExtraError, ParameterError
 from mnist_helpers.model import IMAGE_SIDE, MnistCNN
-from mnist_helpers.support.atomic_files import atomic_write
+from mnist_helpers.support.atomic_files import atomic_write, temp_path_for
 
 EXPORT_MODULES = ("onnx", "onnxscript", "onnxruntime")
 INSTALL_HINT = 'pip install -e ".[export]"'
@@ -120,16 +121,51 @@ def refuse_overwriting_input(
         )
 
 
-def export_onnx(checkpoint: Checkpoint, onnx_path: str | os.PathLike[str]) -> Path:
-    """Export the model of ``checkpoint`` (a path or a dict) to ``onnx_path``; return the path.
+def export_onnx(
+    checkpoint: Checkpoint,
+    onnx_path: str | os.PathLike[str],
+    images: torch.Tensor | None = None,
+) -> tuple[Path, dict[str, Any]]:
+    """Export the model of ``checkpoint`` (a path or a dict) to ``onnx_path``, verified first.
 
     Input ``images`` is ``(N, 1, 28, 28)`` float32 normalised, output ``logits`` is ``(N, 10)``;
-    N is dynamic. The file is written atomically, so a failed export leaves no partial file.
+    N is dynamic. The new file is written under a temporary name beside ``onnx_path`` and checked
+    with ``verify_onnx`` on ``images`` (None: the 10,000 test images); only a file that passes
+    replaces ``onnx_path``. So a failed check, an error or a kill at any moment leaves the previous
+    file as it was. Returns the path and the check's report; ExportError when the check fails.
     """
     if not isinstance(checkpoint, Mapping):
         refuse_overwriting_input(checkpoint, onnx_path)
-    require_export_extra(("onnx", "onnxscript"))
+    if not str(onnx_path).strip():
+        raise ParameterError("the ONNX path is empty; pass a file name such as model.onnx")
+    require_export_extra()  # all three up front: no file is written that cannot be verified
     checkpoint = _as_checkpoint(checkpoint)
+    target = Path(onnx_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = temp_path_for(target)
+    try:
+        _save(_onnx_program(checkpoint), temporary)
+        report = verify_onnx(temporary, checkpoint, images)
+        if not report["passed"]:
+            if not report["finite"]:
+                raise ExportError(
+                    f"the model gives logits that are not finite numbers (NaN or infinity); "
+                    f"{target} was not written, and the previous file, if any, is kept"
+                )
+            raise ExportError(
+                f"onnxruntime disagrees with PyTorch (max abs logit difference "
+                f"{report['max_abs_diff']:.2e}, classes agree on {report['num_agree']:,} of "
+                f"{report['num_images']:,} images); {target} was not written, and the previous "
+                "file, if any, is kept"
+            )
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return target, report
+
+
+def _onnx_program(checkpoint: Mapping[str, Any]) -> Any:
+    """The model of ``checkpoint`` traced to an ONNX program with its metadata."""
     model = _model_for_export(checkpoint)
     # A batch of 2, not 1: the exporter may treat a size-1 dimension as the constant 1.
     example = torch.zeros(2, 1, IMAGE_SIDE, IMAGE_SIDE)
@@ -145,16 +181,15 @@ def export_onnx(checkpoint: Checkpoint, onnx_path: str | os.PathLike[str]) -> Pa
     if program is None:  # only the old TorchScript exporter returns None
         raise ExportError("torch.onnx.export returned no ONNX program; upgrade torch")
     program.model.metadata_props.update(onnx_metadata(checkpoint))
-    return _save_atomically(program, Path(onnx_path))
+    return program
 
 
-def _save_atomically(program: Any, path: Path) -> Path:
+def _save(program: Any, path: Path) -> None:
     """Save an ``ONNXProgram`` to ``path`` through the project's one atomic writer."""
     with atomic_write(path, "wb") as file:
         # ONNXProgram.save takes a path, not a file object: it writes the temporary file that
         # atomic_write has opened, which is then synced and renamed into place.
         program.save(file.name, external_data=False)  # weights inside: one self-contained file
-    return path
 
 
 def verify_onnx(
@@ -171,8 +206,9 @@ def verify_onnx(
             normalised with the checkpoint's mean and std.
 
     Returns:
-        ``max_abs_diff``, ``classes_agree``, ``num_agree``, ``num_images``, ``tolerance`` and
-        ``passed`` (logits within ``tolerance`` and every predicted class identical).
+        ``max_abs_diff``, ``classes_agree``, ``num_agree``, ``num_images``, ``tolerance``,
+        ``finite`` (no NaN or infinity in either runtime's logits) and ``passed`` (finite, logits
+        within ``tolerance`` and every predicted class identical).
     """
     ort = require_export_extra(("onnxruntime",))["onnxruntime"]
     checkpoint = _as_checkpoint(checkpoint)
@@ -188,21 +224,26 @@ def verify_onnx(
     options = ort.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()  # share the CPU the way torch does
     session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-    max_abs_diff, num_agree = 0.0, 0
+    max_abs_diff, num_agree, finite = 0.0, 0, True
     for start in range(0, len(images), VERIFY_BATCH_SIZE):
         batch = images[start : start + VERIFY_BATCH_SIZE].to("cpu", torch.float32).contiguous()
         with torch.no_grad():
             expected = model(batch)  # (B, 10)
         (logits,) = session.run([OUTPUT_NAME], {INPUT_NAME: batch.numpy()})
         logits = torch.from_numpy(logits)
+        if not (torch.isfinite(logits).all() and torch.isfinite(expected).all()):
+            finite = False  # NaN compares as neither larger nor smaller: never "close enough"
         max_abs_diff = max(max_abs_diff, (logits - expected).abs().max().item())
         num_agree += (logits.argmax(1) == expected.argmax(1)).sum().item()
     num_images = len(images)
+    if not finite:
+        max_abs_diff = math.nan
     return {
         "max_abs_diff": max_abs_diff,
         "classes_agree": num_agree == num_images,
         "num_agree": num_agree,
         "num_images": num_images,
         "tolerance": tolerance,
-        "passed": max_abs_diff <= tolerance and num_agree == num_images,
+        "finite": finite,
+        "passed": finite and max_abs_diff <= tolerance and num_agree == num_images,
     }

@@ -103,3 +103,89 @@ def test_failed_save_leaves_no_file(
     with pytest.raises(OSError, match="No space"):
         export_onnx(untrained_checkpoint, target)
     assert list(target.parent.iterdir()) == []
+
+
+# --- a bad model or a failed check never replaces the good file --------------------------------
+# Each exports for real (seconds): the slow tier.
+
+FEW = torch.randn(8, 1, 28, 28, generator=torch.Generator().manual_seed(0))  # images to check on
+
+
+def _nan_checkpoint(path: Path) -> Path:
+    """A checkpoint whose every weight is NaN, saved as a trained one would be."""
+    model = MnistCNN()
+    with torch.no_grad():
+        for weights in model.parameters():
+            weights.fill_(float("nan"))
+    return save_checkpoint(make_checkpoint(model), path)
+
+
+@pytest.fixture
+def good_onnx(untrained_checkpoint: Path, tmp_path: Path) -> Path:
+    """A verified export already in place, as make run leaves it."""
+    path, report = export_onnx(untrained_checkpoint, tmp_path / "model" / "mnist_cnn.onnx", FEW)
+    assert report["passed"]
+    return path
+
+
+@pytest.mark.slow
+@needs_export_extra
+def test_export_of_a_nan_model_is_refused_and_keeps_the_good_file(
+    good_onnx: Path, tmp_path: Path, capsys
+) -> None:
+    before = good_onnx.read_bytes()
+    nan = _nan_checkpoint(tmp_path / "nan.pt")
+    code, out, err = _run_cli("--checkpoint", str(nan), "--onnx", str(good_onnx), capsys=capsys)
+    assert code == 2 and out == ""
+    assert "not finite numbers (NaN or infinity)" in err and str(nan) in err
+    assert good_onnx.read_bytes() == before
+    assert sorted(p.name for p in good_onnx.parent.iterdir()) == [good_onnx.name]
+
+
+@pytest.mark.slow
+@needs_export_extra
+def test_a_failed_check_keeps_the_previous_file_and_leaves_no_temporary(
+    good_onnx: Path, untrained_checkpoint: Path, monkeypatch, capsys
+) -> None:
+    from mnist_helpers.apps import export
+
+    before = good_onnx.read_bytes()
+    real_verify = export.verify_onnx
+
+    def disagreeing(path, checkpoint, images=None, **kwargs):
+        assert Path(path) != good_onnx  # the check runs on the new file, not in place
+        return {**real_verify(path, checkpoint, images, **kwargs), "passed": False}
+
+    monkeypatch.setattr(export, "verify_onnx", disagreeing)
+    code, _, err = _run_cli(
+        "--checkpoint", str(untrained_checkpoint), "--onnx", str(good_onnx), capsys=capsys
+    )
+    assert code == 1
+    assert "disagrees" in err and "previous file" in err
+    assert good_onnx.read_bytes() == before
+    assert sorted(p.name for p in good_onnx.parent.iterdir()) == [good_onnx.name]
+
+
+@pytest.mark.slow
+@needs_export_extra
+def test_an_interrupted_check_keeps_the_previous_file(
+    good_onnx: Path, untrained_checkpoint: Path, monkeypatch
+) -> None:
+    from mnist_helpers.apps import export
+
+    before = good_onnx.read_bytes()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # the stop button during the check
+
+    monkeypatch.setattr(export, "verify_onnx", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export_onnx(untrained_checkpoint, good_onnx, FEW)
+    assert good_onnx.read_bytes() == before
+
+
+def test_an_empty_onnx_path_is_a_usage_error(untrained_checkpoint: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["export", "--checkpoint", str(untrained_checkpoint), "--onnx", ""])
+    assert stopped.value.code == 2
+    assert "must name a file" in capsys.readouterr().err

@@ -25,7 +25,9 @@ from tests.apps.test_export import _run_cli, needs_export_extra
 @pytest.fixture(scope="module")
 def onnx_path(trained_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The trained checkpoint exported once for this module."""
-    return export_onnx(trained_checkpoint, tmp_path_factory.mktemp("onnx") / "mnist_cnn.onnx")
+    path, report = export_onnx(trained_checkpoint, tmp_path_factory.mktemp("onnx") / "model.onnx")
+    assert report["passed"]
+    return path
 
 
 def _session(path: Path):
