@@ -74,3 +74,7 @@ class TrainingDivergedError(MnistHelpersError, ArithmeticError):
 
 class NonFiniteOutputError(MnistHelpersError, ArithmeticError):
     """A model gave logits that are not finite numbers."""
+
+
+class RunFolderLostError(MnistHelpersError, OSError):
+    """The run folder was deleted or replaced while a run was writing into it."""

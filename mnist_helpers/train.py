@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any, NotRequired, TypedDict
+from typing import Any, TypedDict
 
 import torch
 import torch.nn.functional as F
@@ -26,16 +26,19 @@ from mnist_helpers.support.precision import autocast_context, channels_last
 from mnist_helpers.support.progress import progress_bar
 
 
-class EpochRecord(TypedDict):
-    """One epoch of training: what ``fit`` returns per epoch and ``history.json`` holds."""
-
+class _EpochNumbers(TypedDict):
     epoch: int
     train_loss: float
     train_acc: float
     val_loss: float
     val_acc: float
     seconds: float
-    warning: NotRequired[str]  # only on a last epoch that learned nothing (see fit)
+
+
+class EpochRecord(_EpochNumbers, total=False):
+    """One epoch of training: what ``fit`` returns per epoch and ``history.json`` holds."""
+
+    warning: str  # only on a last epoch that learned nothing (see fit)
 
 
 # Guessing gives 10 % on ten balanced digits; a model under this after its last epoch learned

@@ -9,7 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mnist_helpers.errors import ArtifactReadError, ExportError, MnistHelpersError, ParameterError
+from mnist_helpers.errors import (
+    ArtifactReadError,
+    ExportError,
+    MnistHelpersError,
+    ParameterError,
+    short_repr,
+)
 from mnist_helpers.runs.layout import BEST_CHECKPOINT, METRICS_FILE, ONNX_FILE
 from mnist_helpers.runs.parameters import check_probability
 from mnist_helpers.support.file_checks import regular_file_problem
@@ -131,7 +137,11 @@ def cmd_summary(args: argparse.Namespace) -> int:
     """Print what a run left under the artifacts folder."""
     from mnist_helpers.support.paths import artifacts_dir, display_path
 
-    folder = artifacts_dir(args.artifacts)
+    try:
+        folder = artifacts_dir(args.artifacts)
+    except MnistHelpersError as error:
+        _error(str(error))
+        return 2
     metrics_path = folder / METRICS_FILE
     problem = regular_file_problem(metrics_path)
     if problem == "no such file":
@@ -141,9 +151,9 @@ def cmd_summary(args: argparse.Namespace) -> int:
         if problem is not None:
             raise ArtifactReadError(problem)
         metrics = _read_metrics(metrics_path)
-    except (ValueError, OSError) as error:  # JSONDecodeError and UnicodeDecodeError included
+    except (ValueError, OSError, RecursionError) as error:  # JSON errors, nesting too deep
         _error(
-            f"{metrics_path} cannot be read as the metrics of a run ({error}); "
+            f"{metrics_path} cannot be read as the metrics of a run ({short_repr(str(error))}); "
             "run `make run` (or notebooks/03_evaluate.ipynb) again to rewrite it"
         )
         return 1
@@ -151,9 +161,26 @@ def cmd_summary(args: argparse.Namespace) -> int:
         f"test accuracy {metrics['acc']:.2%} on {metrics['num_images']:,} images "
         f"(loss {metrics['loss']:.4f}, epoch {metrics['epoch']})"
     )
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "README.md"):
-        print(f"  {display_path(path):<50} {path.stat().st_size / 1e3:>9.1f} kB")
+    for path, size in _run_files(folder):
+        print(f"  {display_path(path):<50} {size / 1e3:>9.1f} kB")
     return 0
+
+
+def _run_files(folder: Path) -> list[tuple[Path, int]]:
+    """The files a run left (no lock, owner record or temporary file), with their sizes.
+
+    A run still training renames files as this lists them: one gone by its ``stat`` is skipped.
+    """
+    files = []
+    for path in sorted(folder.rglob("*")):
+        if path.name == "README.md" or path.name.startswith(".") or path.name.endswith(".tmp"):
+            continue
+        try:
+            if path.is_file():
+                files.append((path, path.stat().st_size))
+        except OSError:
+            continue
+    return files
 
 
 def _read_metrics(path: Path) -> dict[str, Any]:
@@ -236,5 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
+    # File names that are not UTF-8 must not stop the answers for the images after them.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     return args.handler(args)

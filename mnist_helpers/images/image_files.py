@@ -46,6 +46,10 @@ _UPRIGHT = {
 }
 
 
+# The file formats read: what cameras, scanners, phones and drawing programs write.
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM", "TGA", "ICO")
+
+
 def check_pixel_count(width: int, height: int, what: str = "the image") -> None:
     """Refuse an image of more than MAX_PIXELS pixels before it is decoded or converted."""
     if width * height > MAX_PIXELS:
@@ -66,7 +70,9 @@ def _open_path(path: Path) -> Image.Image:
         with warnings.catch_warnings():
             # PIL warns from 89 million pixels; the size check below refuses those itself.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)  # reads the header only: size and mode, no pixels yet
+            # Header only (size and mode, no pixels yet), and only formats a photo, scan or
+            # drawing comes in: never EPS, which PIL hands to Ghostscript.
+            image = Image.open(path, formats=IMAGE_FORMATS)
         check_pixel_count(image.width, image.height, str(path))
         image.draft("L", (MAX_WORKING_SIDE, MAX_WORKING_SIDE))  # cheap JPEG downscale on decode
         image.load()
@@ -79,7 +85,9 @@ def _open_path(path: Path) -> Image.Image:
             f"{2 * (Image.MAX_IMAGE_PIXELS or 0):,} pixels); {RESIZE_ADVICE}"
         ) from None
     except UnidentifiedImageError:
-        raise ImageInputError(f"{path}: not an image file PIL can read (PNG, JPEG, ...)") from None
+        raise ImageInputError(
+            f"{path}: not an image file PIL can read (PNG, JPEG, BMP, GIF, TIFF or WebP)"
+        ) from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageInputError(f"{path}: the image file is damaged or truncated ({error})") from None
     return image

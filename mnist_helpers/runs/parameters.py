@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from mnist_helpers.errors import ParameterError
+from mnist_helpers.errors import ParameterError, short_repr
 from mnist_helpers.runs import notebook_params
 from mnist_helpers.runs.layout import BEST_CHECKPOINT
 from mnist_helpers.support.paths import ARTIFACTS_ENV, resolve_project_path
@@ -47,25 +47,30 @@ def _is_int(value: Any) -> bool:
 def _check_int(name: str, value: Any, *, minimum: int, maximum: int | None = None) -> int:
     upper = "" if maximum is None else f" and <= {maximum}"
     if not _is_int(value) or value < minimum or (maximum is not None and value > maximum):
-        raise ParameterError(f"{name} must be an integer >= {minimum}{upper}; got {value!r}")
+        raise ParameterError(
+            f"{name} must be an integer >= {minimum}{upper}; got {short_repr(value)}"
+        )
     return value
 
 
 def _check_float(name: str, value: Any, *, low: float, high: float, allowed: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ParameterError(f"{name} must be a number {allowed}; got {value!r}")
-    value = float(value)
-    if not (math.isfinite(value) and low < value < high):
-        raise ParameterError(f"{name} must be a number {allowed}; got {value!r}")
-    return value
+        raise ParameterError(f"{name} must be a number {allowed}; got {short_repr(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        number = math.inf
+    if not (math.isfinite(number) and low < number < high):
+        raise ParameterError(f"{name} must be a number {allowed}; got {short_repr(value)}")
+    return number
 
 
 def check_probability(name: str, value: Any) -> float:
     """``value`` as a float if it is a probability from 0 to 1; ParameterError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ParameterError(f"{name} must be a probability from 0 to 1; got {value!r}")
-    if not (math.isfinite(value) and 0 <= value <= 1):
-        raise ParameterError(f"{name} must be a probability from 0 to 1; got {value!r}")
+        raise ParameterError(f"{name} must be a probability from 0 to 1; got {short_repr(value)}")
+    if not (0 <= value <= 1):  # NaN fails too; a huge integer compares without overflow
+        raise ParameterError(f"{name} must be a probability from 0 to 1; got {short_repr(value)}")
     return float(value)
 
 
@@ -76,19 +81,21 @@ def canonical_recipe(name: str) -> str:
 
 def _check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise ParameterError(f"{name} must be True or False; got {value!r}")
+        raise ParameterError(f"{name} must be True or False; got {short_repr(value)}")
     return value
 
 
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     if value not in choices:
-        raise ParameterError(f"{name} must be one of {choices}; got {value!r}")
+        raise ParameterError(f"{name} must be one of {choices}; got {short_repr(value)}")
     return value
 
 
 def _check_path(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ParameterError(f"{name} must be a non-empty path string; got {value!r}")
+        raise ParameterError(f"{name} must be a non-empty path string; got {short_repr(value)}")
+    if "\0" in value:
+        raise ParameterError(f"{name} holds a NUL byte, which no path may; got {short_repr(value)}")
     return value
 
 

@@ -15,16 +15,18 @@ import contextlib
 import datetime
 import json
 import os
+import secrets
 import socket
 from pathlib import Path
 
 from mnist_helpers.errors import (
     ParameterError,
     RunFolderBusyError,
+    RunFolderLostError,
 )
-from mnist_helpers.runs.layout import BEST_CHECKPOINT, HISTORY_FILE, RunFiles
+from mnist_helpers.runs.layout import WRITTEN_DIRS, RunFiles
 from mnist_helpers.support.atomic_files import (
-    TEMP_SUFFIX,
+    process_is_gone,
     remove_stale_temps,
     write_bytes,
     write_json,
@@ -49,12 +51,20 @@ def prepare_artifacts_dir(folder: str | os.PathLike[str], parameter: str = "arti
     """Create ``folder`` and prove it can be written (a real atomic write), before any work.
 
     Raises ParameterError naming ``parameter`` when it cannot: a path under ``/proc``, a
-    read-only folder, a file in the way, a full disk.
+    read-only folder, a file in the way, a full disk. Temporary files that killed writers left
+    in the run's folders are removed (those of live writers are kept).
     """
+    return _prepare(folder, parameter)[0]
+
+
+def _prepare(folder: str | os.PathLike[str], parameter: str) -> tuple[Path, list[Path]]:
+    """``prepare_artifacts_dir``, also returning the leftovers it removed."""
     path = resolve_project_path(folder)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = write_bytes(b"ok\n", path / WRITE_PROBE)  # temp file, fsync, rename: as every save
+        # A name of this process's own: two processes preparing one folder never share a probe.
+        probe = path / f"{WRITE_PROBE}.{os.getpid()}-{secrets.token_hex(4)}"
+        write_bytes(b"ok\n", probe)  # temp file, fsync, rename: as every save
         probe.unlink()
     except OSError as error:  # ArtifactWriteError is an OSError too
         reason = error.strerror or str(error)
@@ -62,7 +72,20 @@ def prepare_artifacts_dir(folder: str | os.PathLike[str], parameter: str = "arti
             f"{parameter}={str(folder)!r} cannot be written ({reason}: {path}). Choose a folder "
             f"you can write to, e.g. -p {parameter} ~/mnist-artifacts"
         ) from None
-    return path
+    removed = []
+    for sub in WRITTEN_DIRS:
+        if (path / sub).exists() and not (path / sub).is_dir():
+            raise ParameterError(
+                f"{parameter}={str(folder)!r} holds a file named {sub.as_posix()} where the run "
+                f"keeps a folder of that name; move or delete {path / sub}, or choose another "
+                f"folder with -p {parameter} PATH"
+            )
+        removed += remove_stale_temps(path / sub)  # only those whose writer is gone
+    for probe in path.glob(f"{WRITE_PROBE}.*"):  # a probe whose process was killed mid-check
+        if _writer_gone(probe.name):
+            probe.unlink(missing_ok=True)
+            removed.append(probe)
+    return path, removed
 
 
 class RunFolder(RunFiles):
@@ -77,6 +100,25 @@ class RunFolder(RunFiles):
     def locked(self) -> bool:
         """Whether this process still holds the folder's lock."""
         return self._handle is not None and _HELD.get(self.folder) is self
+
+    def check_still_ours(self) -> None:
+        """Raise RunFolderLostError if the folder was deleted or replaced since it was locked.
+
+        A new folder at the same path has a new lock file that another run could take; this run
+        must then stop writing there.
+        """
+        if self._handle is None:
+            return
+        try:
+            same = os.fstat(self._handle).st_ino == os.stat(self.folder / LOCK_NAME).st_ino
+        except OSError:
+            same = False
+        if not same:
+            raise RunFolderLostError(
+                f"{self.folder} was deleted or replaced while this run trained in it; the run "
+                "stops so that it cannot mix its files with another run's. Start it again "
+                "(into a folder nobody deletes)."
+            )
 
     def release(self) -> None:
         """Give the folder up (also happens when the process ends, however it ends)."""
@@ -108,7 +150,8 @@ def open_run_folder(folder: str | os.PathLike[str]) -> RunFolder:
     ``release()`` or the end of this process (a killed kernel frees it too). On file systems
     without ``flock`` (and on Windows) the folder is used unlocked, and a note says so.
     """
-    path = prepare_artifacts_dir(folder)
+    path, removed = _prepare(folder, "artifacts_dir")
+    path = path.resolve()  # one key however the folder is spelled
     held = _HELD.get(path)
     if held is not None:  # this process already owns it (a notebook cell run again)
         return held
@@ -139,11 +182,11 @@ def open_run_folder(folder: str | os.PathLike[str]) -> RunFolder:
     }
     with contextlib.suppress(OSError):  # the owner note only improves the busy message
         write_json(owner, path / OWNER_NAME)
-    # Safe only now: with the lock held, no other run's temporary file can be live here. In the
-    # folder itself only the run's own files are swept: 03 or 04 may be writing theirs.
-    run.removed_temps += remove_stale_temps(path / BEST_CHECKPOINT.parent)
-    for name in (HISTORY_FILE.name, OWNER_NAME, WRITE_PROBE):
-        for leftover in path.glob(f".{name}.*{TEMP_SUFFIX}"):
-            leftover.unlink(missing_ok=True)
-            run.removed_temps.append(leftover)
+    run.removed_temps = removed
     return run
+
+
+def _writer_gone(probe_name: str) -> bool:
+    """Whether the process named in a write probe's name has ended."""
+    pid = probe_name.removeprefix(f"{WRITE_PROBE}.").partition("-")[0]
+    return pid.isdigit() and process_is_gone(int(pid))

@@ -68,6 +68,7 @@ class TrainingRun:
         """
 
         def after_each_epoch(record: EpochRecord) -> None:
+            self.folder.check_still_ours()  # no file is written into a folder another run owns
             self.keeper(record)
             if on_epoch_end is not None:
                 on_epoch_end(record)

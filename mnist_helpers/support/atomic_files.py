@@ -12,6 +12,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,15 +103,36 @@ def write_json(data: Any, path: str | os.PathLike[str]) -> Path:
 def remove_stale_temps(folder: str | os.PathLike[str]) -> list[Path]:
     """Delete temporary files that killed writers left in ``folder``; return what was removed.
 
-    Only call this while holding the folder's run lock: a live writer's temporary file looks
-    the same.
+    A temporary file's name carries its writer's process id; only files whose writer no longer
+    runs are removed, so a live writer in another process is never disturbed.
     """
     folder = Path(folder)
     if not folder.is_dir():
         return []
     removed = []
     for candidate in folder.glob(f".*{TEMP_SUFFIX}"):
-        if candidate.is_file():
+        if _writer_is_gone(candidate.name) and candidate.is_file():
             candidate.unlink(missing_ok=True)
             removed.append(candidate)
     return removed
+
+
+def _writer_is_gone(name: str) -> bool:
+    """Whether the process that named temporary file ``name`` (``temp_path_for``) has ended."""
+    match = re.search(r"\.(\d+)-[0-9a-f]+" + re.escape(TEMP_SUFFIX) + "$", name)
+    if match is None:
+        return True  # not a name this project gives: a leftover of some other writer
+    return process_is_gone(int(match.group(1)))
+
+
+def process_is_gone(pid: int) -> bool:
+    """Whether no process ``pid`` runs on this machine (this process is never gone)."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0 only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False  # it exists (another user's), or the number is no process id
+    return False

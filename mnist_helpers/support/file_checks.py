@@ -14,6 +14,8 @@ from pathlib import Path
 
 def regular_file_problem(path: str | os.PathLike[str]) -> str | None:
     """Why ``path`` is not a readable regular file (a short phrase), or None when it is one."""
+    if "\0" in str(path):
+        return "is not a usable path: it holds a NUL byte"
     path = Path(path)
     try:
         info = path.stat()  # follows symlinks, like open() would

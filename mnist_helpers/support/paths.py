@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from mnist_helpers.errors import ParameterError
+
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # mnist_helpers/, above support/
 # The repository root when the package is installed in editable mode (the normal case).
 REPO_ROOT = PACKAGE_DIR.parent
@@ -29,9 +31,14 @@ def resolve_project_path(path: str | os.PathLike[str]) -> Path:
 def artifacts_dir(requested: str | os.PathLike[str] | None = None) -> Path:
     """The artifacts folder: ``requested`` if given, else ``$MNIST_ARTIFACTS_DIR``, else artifacts.
 
-    An explicit folder always wins over the environment variable.
+    An explicit folder always wins over the environment variable; it may not be blank. The
+    variable is read as the notebooks read it: blanks around it dropped, a blank value unset.
     """
-    return resolve_project_path(requested or os.environ.get(ARTIFACTS_ENV) or "artifacts")
+    if requested is not None:
+        if not str(requested).strip():
+            raise ParameterError("the artifacts folder is blank; name a folder, e.g. artifacts")
+        return resolve_project_path(requested)
+    return resolve_project_path(os.environ.get(ARTIFACTS_ENV, "").strip() or "artifacts")
 
 
 def data_dir() -> Path:

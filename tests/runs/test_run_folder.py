@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from mnist_helpers.data import split_indices
-from mnist_helpers.errors import ParameterError, RunFolderBusyError
+from mnist_helpers.errors import ParameterError, RunFolderBusyError, RunFolderLostError
 from mnist_helpers.loaders import TensorBatches
 from mnist_helpers.runs.parameters import (
     NOTEBOOK_PARAMS,
@@ -29,7 +29,7 @@ from mnist_helpers.runs.parameters import (
     TrainParams,
 )
 from mnist_helpers.runs.run_folder import LOCK_NAME, open_run_folder, prepare_artifacts_dir
-from mnist_helpers.support.atomic_files import temp_path_for
+from mnist_helpers.support.atomic_files import TEMP_SUFFIX
 from tests.helpers import HOLD_THE_FOLDER, REPO_ROOT, hold_run_folder
 
 
@@ -84,25 +84,88 @@ def test_released_folder_can_be_taken_by_another_process(tmp_path):
     assert taken.returncode == 0, taken.stderr
 
 
-def test_next_run_removes_temp_files_that_killed_writes_left(tmp_path):
+def _temp_of(path: Path, pid: int) -> Path:
+    """The temporary name process ``pid`` would write ``path`` under (``temp_path_for``)."""
+    return path.with_name(f".{path.name}.{pid}-0a1b2c3d{TEMP_SUFFIX}")
+
+
+def test_next_run_removes_temp_files_that_killed_writes_left_in_every_run_folder(tmp_path):
     folder = tmp_path / "artifacts"
-    (folder / "checkpoints").mkdir(parents=True)
+    for sub in ("checkpoints", "figures", "model"):
+        (folder / sub).mkdir(parents=True)
+    dead = _finished_pid()
     leftovers = [
-        temp_path_for(folder / "checkpoints" / "last.pt"),
-        temp_path_for(folder / "checkpoints" / "best.pt"),
-        temp_path_for(folder / "history.json"),
+        _temp_of(folder / "checkpoints" / "last.pt", dead),
+        _temp_of(folder / "history.json", dead),
+        _temp_of(folder / "figures" / "02_history.png", dead),  # a killed figure write
+        _temp_of(folder / "model" / "mnist_cnn.onnx", dead),  # a killed export
+        folder / ".metrics.json.planted.tmp",  # a name no writer of ours gives
     ]
     for path in leftovers:
         path.write_bytes(b"half a file")
     keep = folder / "checkpoints" / "last.pt"
     keep.write_bytes(b"finished file")
-    another_notebooks = temp_path_for(folder / "metrics.json")  # 03 may be writing it right now
-    another_notebooks.write_bytes(b"being written")
-    with open_run_folder(folder) as run:
-        assert sorted(run.removed_temps) == sorted(leftovers)
-    assert not any(path.exists() for path in leftovers)
-    assert keep.read_bytes() == b"finished file"
-    assert another_notebooks.read_bytes() == b"being written"
+    writer = subprocess.Popen(["sleep", "60"])  # another process, writing right now
+    try:
+        live = _temp_of(folder / "metrics.json", writer.pid)
+        live.write_bytes(b"being written")
+        with open_run_folder(folder) as run:
+            assert sorted(run.removed_temps) == sorted(leftovers)
+        assert not any(path.exists() for path in leftovers)
+        assert keep.read_bytes() == b"finished file"
+        assert live.read_bytes() == b"being written"
+    finally:
+        writer.kill()
+        writer.wait()
+
+
+def _finished_pid() -> int:
+    """The process id of a process that has ended."""
+    done = subprocess.Popen(["true"])
+    done.wait()
+    return done.pid
+
+
+def test_a_file_where_a_run_folder_belongs_is_refused_before_any_work(tmp_path):
+    folder = tmp_path / "artifacts"
+    folder.mkdir()
+    (folder / "figures").write_text("not a folder")
+    with pytest.raises(ParameterError, match="holds a file named figures"):
+        prepare_artifacts_dir(folder)
+
+
+def test_one_folder_spelled_two_ways_is_one_run_folder(tmp_path):
+    folder = tmp_path / "a"
+    with open_run_folder(folder) as first:
+        assert open_run_folder(tmp_path / "a" / ".." / "a") is first
+
+
+def test_two_processes_preparing_one_folder_never_refuse_it(tmp_path):
+    folder = tmp_path / "shared"
+    code = (
+        "import sys\n"
+        "from mnist_helpers.runs.run_folder import prepare_artifacts_dir\n"
+        "for _ in range(150):\n"
+        "    prepare_artifacts_dir(sys.argv[1])\n"
+    )
+    runs = [subprocess.Popen([sys.executable, "-c", code, str(folder)]) for _ in range(2)]
+    assert [run.wait(timeout=120) for run in runs] == [0, 0]
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".write-probe")] == []
+
+
+def test_a_run_folder_deleted_during_training_stops_the_run(tmp_path):
+    import shutil
+
+    folder = tmp_path / "artifacts"
+    run = open_run_folder(folder)
+    try:
+        run.check_still_ours()
+        shutil.rmtree(folder)
+        folder.mkdir()  # a second run could now lock this new folder
+        with pytest.raises(RunFolderLostError, match="deleted or replaced"):
+            run.check_still_ours()
+    finally:
+        run.release()
 
 
 # --- 4. parameters that passed validation and failed late or never -------------------------------
