@@ -7,7 +7,6 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARTIFACTS ?= artifacts
-NOTEBOOKS := 01_data_exploration 02_train 03_evaluate 04_inference
 # Extra papermill arguments, e.g. make run PAPERMILL_ARGS="-p seed 7"
 PAPERMILL_ARGS ?=
 
@@ -23,14 +22,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
-# The main job: the four notebooks, headless, in order, into artifacts/.
+# The main job: the notebooks, headless, in order, into artifacts/ (every notebook's parameters
+# are checked before the first one runs; a -p artifacts_dir in PAPERMILL_ARGS wins).
 run: setup
-	mkdir -p $(ARTIFACTS)/notebooks
-	for name in $(NOTEBOOKS); do \
-		$(BIN)/papermill --no-progress-bar notebooks/$$name.ipynb $(ARTIFACTS)/notebooks/$$name.ipynb \
-			-p artifacts_dir $(ARTIFACTS) $(PAPERMILL_ARGS) || exit 1; \
-	done
-	$(BIN)/python -m mnist_helpers summary --artifacts $(ARTIFACTS)
+	$(BIN)/python -m mnist_helpers.runs.pipeline -p artifacts_dir $(ARTIFACTS) $(PAPERMILL_ARGS)
 
 # JupyterLab from the venv, in the repository root. Jupyter refuses to run as root (as many
 # containers and cloud machines do) unless told --allow-root, so that flag is added only then.
@@ -45,7 +40,7 @@ test: setup
 
 # Regenerate the committed notebooks' outputs from a full default run.
 notebooks: run
-	$(BIN)/python tools/clean_notebooks.py $(addprefix $(ARTIFACTS)/notebooks/,$(addsuffix .ipynb,$(NOTEBOOKS))) --into notebooks
+	$(BIN)/python tools/clean_notebooks.py $(patsubst notebooks/%,$(ARTIFACTS)/notebooks/%,$(wildcard notebooks/*.ipynb)) --into notebooks
 
 # Style and types: ruff over all Python and notebooks, mypy over the package ([tool.mypy]).
 lint: setup

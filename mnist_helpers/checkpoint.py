@@ -218,6 +218,22 @@ def checkpoint_summary(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def training_record(checkpoint: Mapping[str, Any]) -> str:
+    """One line on how the checkpoint was trained, for any checkpoint the package writes.
+
+    A checkpoint made outside training (``make_checkpoint(model)``) records no epoch or
+    validation accuracy; the line then says so instead of failing.
+    """
+    epoch = checkpoint.get("epoch")
+    metrics = checkpoint.get("metrics")
+    val_acc = metrics.get("val_acc") if isinstance(metrics, Mapping) else None
+    if not isinstance(epoch, int) or epoch < 1:
+        return "no training record (a checkpoint made outside training)"
+    if not isinstance(val_acc, (int, float)) or not 0 <= val_acc <= 1:
+        return f"epoch {epoch} · validation accuracy not recorded"
+    return f"epoch {epoch} · validation accuracy {val_acc:.2%}"
+
+
 def best_epoch_of(history: Sequence[EpochRecord]) -> int | None:
     """The first epoch with the highest validation accuracy (the one ``best.pt`` holds)."""
     best = None

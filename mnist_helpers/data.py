@@ -23,6 +23,7 @@ import torch
 
 from mnist_helpers.errors import ArtifactWriteError, DataFileError
 from mnist_helpers.support.atomic_files import write_bytes, write_json
+from mnist_helpers.support.file_checks import regular_file_problem
 from mnist_helpers.support.idx_format import parse_idx
 from mnist_helpers.support.paths import data_dir, project_root
 
@@ -32,6 +33,14 @@ MNIST_MD5 = {
     "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
     "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
     "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+}
+# Size in bytes of each decompressed IDX file: reading stops there, so a damaged or planted
+# file that would expand further (a "gzip bomb") never fills memory.
+MNIST_SIZES = {
+    "train-images-idx3-ubyte": 16 + 60_000 * 28 * 28,
+    "train-labels-idx1-ubyte": 8 + 60_000,
+    "t10k-images-idx3-ubyte": 16 + 10_000 * 28 * 28,
+    "t10k-labels-idx1-ubyte": 8 + 10_000,
 }
 # (images file, labels file) of each part.
 PARTS = {
@@ -96,18 +105,27 @@ def _gz_stamp(gz_path: Path) -> dict[str, int]:
 
 def _decompress_verified(gz_path: Path, name: str) -> bytearray:
     """The decompressed content of ``gz_path``, after checking its MD5 against the release's."""
+    problem = regular_file_problem(gz_path)  # a FIFO would hang, /dev/zero would never end
+    if problem == "no such file":
+        raise DataFileError(f"No MNIST file at {gz_path}. {_restore_hint(gz_path)}")
+    if problem is not None:
+        raise DataFileError(f"{gz_path} {problem}. {_restore_hint(gz_path)}")
+    expected = MNIST_SIZES[name]
     try:
-        compressed = gz_path.read_bytes()
-    except FileNotFoundError:
-        raise DataFileError(f"No MNIST file at {gz_path}. {_restore_hint(gz_path)}") from None
-    except OSError as error:
-        raise _read_error(gz_path, error) from None
-    try:
-        content = bytearray(gzip.decompress(compressed))
-    except (OSError, EOFError, zlib.error) as error:
+        with gzip.open(gz_path, "rb") as stream:
+            content = bytearray(stream.read(expected + 1))  # never more than one byte too many
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
         raise DataFileError(
             f"{gz_path} is truncated or not a gzip file ({error}). {_restore_hint(gz_path)}"
         ) from None
+    except OSError as error:
+        raise _read_error(gz_path, error) from None
+    if len(content) != expected:
+        size = f"more than {expected:,}" if len(content) > expected else f"{len(content):,}"
+        raise DataFileError(
+            f"{gz_path} is corrupt or is not the file it is named after: it expands to {size} "
+            f"bytes, expected {expected:,}. {_restore_hint(gz_path)}"
+        )
     actual = hashlib.md5(content).hexdigest()
     if actual != MNIST_MD5[name]:
         raise DataFileError(
@@ -128,6 +146,10 @@ def _read_manifest(cache: Path) -> dict[str, dict[str, int]]:
 def _cached_if_valid(cache: Path, name: str, stamp: dict[str, int]) -> bytearray | None:
     """The cached bytes of ``name`` if they were decoded from this very .gz and match the MD5."""
     if _read_manifest(cache).get(name) != stamp:
+        return None
+    path = cache / name
+    # A special file would hang or never end; a file of another size is not the cache.
+    if regular_file_problem(path) is not None or path.stat().st_size != MNIST_SIZES[name]:
         return None
     try:
         content = _read_into_buffer(cache / name)

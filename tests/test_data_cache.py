@@ -136,14 +136,12 @@ def test_a_full_disk_while_caching_says_so_and_blames_no_shipped_file(
 
 
 def test_an_unreadable_gz_says_permission_denied(root: Path, monkeypatch) -> None:
-    real_read_bytes = Path.read_bytes
+    import gzip
 
-    def denied(path: Path) -> bytes:
-        if path.name.endswith(".gz"):
-            raise PermissionError(errno.EACCES, "Permission denied", str(path))
-        return real_read_bytes(path)
+    def denied(path, mode="rb"):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr(gzip, "open", denied)  # root may read any file: stand in for a denial
     with pytest.raises(DataFileError, match="permission denied"):
         load_mnist(train=False, root=root)
 
@@ -208,3 +206,56 @@ def test_loading_data_and_writing_a_checkpoint_import_no_heavy_extras() -> None:
     loaded, torchvision_version = done.stdout.split(maxsplit=1)[0], done.stdout.split()[-1]
     assert loaded == "[]", done.stdout
     assert torchvision_version[0].isdigit()  # still recorded, from the package's metadata
+
+
+# --- data files are bounded: a planted file cannot fill memory or hang the load -----------------
+
+
+def _plant(root: Path, name: str, make) -> Path:
+    gz = root / "mnist" / f"{name}.gz"
+    gz.unlink()
+    make(gz)
+    return gz
+
+
+def test_a_gzip_bomb_in_place_of_a_data_file_is_refused_after_one_byte_too_many(root: Path):
+    import gzip
+    import tracemalloc
+
+    def bomb(path: Path) -> None:
+        with gzip.open(path, "wb", compresslevel=9) as stream:
+            for _ in range(100):  # 100 MB of zeros in about 100 kB
+                stream.write(bytes(2**20))
+
+    _plant(root, "t10k-labels-idx1-ubyte", bomb)
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataFileError, match="expands to more than 10,008 bytes"):
+            load_mnist(train=False, root=root)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 2**20  # the 100 MB were never held
+
+
+@pytest.mark.timeout(20)  # reading a FIFO would block: fail instead of hanging
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_special_file_in_place_of_a_data_file_is_refused_without_reading(root: Path, kind):
+    def special(path: Path) -> None:
+        if kind == "fifo":
+            os.mkfifo(path)
+        else:
+            path.symlink_to("/dev/zero")
+
+    _plant(root, "t10k-labels-idx1-ubyte", special)
+    with pytest.raises(DataFileError, match="is not a regular file"):
+        load_mnist(train=False, root=root)
+
+
+def test_a_huge_sparse_cache_file_is_ignored_not_read(root: Path):
+    load_mnist(train=False, root=root)  # fills the cache
+    cached = next(p for p in (root / CACHE_FOLDER).iterdir() if p.name == "t10k-images-idx3-ubyte")
+    with open(cached, "r+b") as file:
+        file.truncate(20 * 2**30)  # 20 GB, sparse: no disk used
+    split = load_mnist(train=False, root=root)  # decoded again from the .gz
+    assert len(split) == 10_000

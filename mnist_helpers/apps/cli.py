@@ -159,7 +159,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
         return 1
     print(
         f"test accuracy {metrics['acc']:.2%} on {metrics['num_images']:,} images "
-        f"(loss {metrics['loss']:.4f}, epoch {metrics['epoch']})"
+        f"(loss {metrics['loss']:.4f}, epoch {metrics.get('epoch') or 'not recorded'})"
     )
     for path, size in _run_files(folder):
         print(f"  {display_path(path):<50} {size / 1e3:>9.1f} kB")
@@ -189,6 +189,8 @@ def _read_metrics(path: Path) -> dict[str, Any]:
     if not isinstance(metrics, dict):
         raise ArtifactReadError(f"it holds a JSON {type(metrics).__name__}, not an object")
     expected = {"acc": float, "loss": float, "num_images": int, "epoch": int}
+    if metrics.get("epoch") is None:  # a checkpoint made outside training: no epoch recorded
+        expected.pop("epoch")
     for key, kind in expected.items():
         value = metrics.get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)):

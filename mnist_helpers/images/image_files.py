@@ -59,7 +59,15 @@ def check_pixel_count(width: int, height: int, what: str = "the image") -> None:
         )
 
 
-def _open_path(path: Path) -> Image.Image:
+def check_image_file(path: str | os.PathLike[str]) -> None:
+    """Refuse ``path`` unless it is an image file of an accepted size; reads the header only.
+
+    Notebooks call it on a path parameter before any other work, so a mistake stops at once.
+    """
+    _open_path(Path(path), decode=False)
+
+
+def _open_path(path: Path, *, decode: bool = True) -> Image.Image:
     # Checked before open(): a FIFO would block and /dev/zero would never end.
     problem = regular_file_problem(path)
     if problem is not None:
@@ -74,8 +82,9 @@ def _open_path(path: Path) -> Image.Image:
             # drawing comes in: never EPS, which PIL hands to Ghostscript.
             image = Image.open(path, formats=IMAGE_FORMATS)
         check_pixel_count(image.width, image.height, str(path))
-        image.draft("L", (MAX_WORKING_SIDE, MAX_WORKING_SIDE))  # cheap JPEG downscale on decode
-        image.load()
+        if decode:
+            image.draft("L", (MAX_WORKING_SIDE, MAX_WORKING_SIDE))  # cheap JPEG downscale
+            image.load()
     except ImageInputError:
         raise
     except Image.DecompressionBombError:
@@ -145,6 +154,8 @@ def _pil_to_array(image: Image.Image) -> np.ndarray:
     check_pixel_count(image.width, image.height)
     if image.mode.startswith("I;16"):
         return _shrink_16bit(image)
+    if image.mode in ("La", "RGBa"):  # premultiplied alpha: PIL converts only to the plain form
+        image = image.convert(image.mode.upper())
     image = _shrink(image, _working_mode(image.mode))
     array = np.asarray(image)
     if image.mode == "I":
@@ -243,7 +254,10 @@ def to_float_array(image: ImageInput) -> np.ndarray:
     if isinstance(image, Image.Image):
         return _pil_to_array(image)
     if hasattr(image, "detach") and hasattr(image, "numpy"):  # a torch tensor
-        image = image.detach().cpu().numpy()
+        image = image.detach().cpu()
+        if image.is_floating_point():
+            image = image.float()  # NumPy has no bfloat16
+        image = image.numpy()
         if image.ndim == 3 and image.shape[0] in (1, 3, 4) and image.shape[2] not in (1, 2, 3, 4):
             image = np.moveaxis(image, 0, -1)  # (C, H, W) to (H, W, C)
         if image.ndim == 4 and image.shape[:2] == (1, 1):

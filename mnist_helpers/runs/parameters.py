@@ -159,6 +159,27 @@ class CommonParams:
         was not given explicitly, and a line says so; an explicit value always wins.
         """
         given = notebook_params.injected_parameter_names(namespace)
+        values = {name: namespace[name] for name in given if name in namespace}
+        defaults = {f.name: namespace[f.name] for f in fields(cls) if f.name in namespace}
+        params, notes = cls.from_values({**defaults, **values}, given=given, environ=environ)
+        for note in notes:
+            print(note)
+        return params
+
+    @classmethod
+    def from_values(
+        cls: type[ParamsT],
+        values: Mapping[str, Any],
+        *,
+        given: set[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> tuple[ParamsT, list[str]]:
+        """This notebook's parameters from ``values`` (which may hold other notebooks' too).
+
+        ``given`` names the values set explicitly (all of them when None); the environment
+        overrides apply to the others. Returns the parameters and the notes a run prints.
+        """
+        given = set(values) if given is None else given
         own = [f.name for f in fields(cls)]
         others = {
             f.name: other.NOTEBOOK
@@ -167,14 +188,11 @@ class CommonParams:
             for f in fields(other)
         }
         notes = notebook_params.check_parameter_names(given, own, others, cls.NOTEBOOK)
-        values = {name: namespace[name] for name in own if name in namespace}
+        mine = {name: value for name, value in values.items() if name in own}
         overrides, env_notes = notebook_params.environment_overrides(
             ENVIRONMENT_OVERRIDES, given, environ
         )
-        params = cls(**{**values, **overrides})
-        for note in notes + env_notes:
-            print(note)
-        return params
+        return cls(**{**mine, **overrides}), notes + env_notes
 
 
 @dataclass(frozen=True)

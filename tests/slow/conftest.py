@@ -6,6 +6,8 @@ share one of these session fixtures go to one worker (``xdist_group``), so each 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -13,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from mnist_helpers.runs.notebook_runner import NotebookRun, run_notebook
+from mnist_helpers.runs.notebook_runner import NotebookRun, child_environment
 from tests.helpers import (
-    NOTEBOOKS,
     REPO_ROOT,
     baseline_on_mnist,
     fit_quietly,
@@ -67,26 +68,21 @@ class SmallPipeline:
 
     artifacts: Path
     executed: Path
+    output: str  # what the pipeline printed (its closing summary)
 
 
 @pytest.fixture(scope="session")
 def small_pipeline(tmp_path_factory: pytest.TempPathFactory) -> SmallPipeline:
-    """The small pipeline; every check that needs its files reads this one run.
-
-    The runs start in notebooks/, where Jupyter starts a notebook, which shows that the notebooks
-    find the package's files from there.
-    """
+    """The small pipeline, run as make run runs it (``python -m mnist_helpers.runs.pipeline``);
+    every check that needs its files reads this one run."""
     artifacts = tmp_path_factory.mktemp("pipeline") / "artifacts"
-    for name in NOTEBOOKS:
-        result = run_notebook(
-            name,
-            artifacts / "notebooks" / f"{name}.ipynb",
-            {"small_run": True, "artifacts_dir": artifacts},
-            cwd=REPO_ROOT / "notebooks",
-            timeout=600,
-        )
-        assert result.returncode == 0, f"{name} failed:\n{result.stderr[-3000:]}"
-    return SmallPipeline(artifacts, artifacts / "notebooks")
+    command = [sys.executable, "-m", "mnist_helpers.runs.pipeline", "-p", "small_run", "True"]
+    command += ["-p", "artifacts_dir", str(artifacts)]
+    done = subprocess.run(
+        command, cwd=REPO_ROOT, env=child_environment(), capture_output=True, text=True
+    )
+    assert done.returncode == 0, f"the pipeline failed:\n{done.stderr[-3000:]}"
+    return SmallPipeline(artifacts, artifacts / "notebooks", done.stdout)
 
 
 # --- 02_train's refusals through papermill --------------------------------------------------------

@@ -45,3 +45,9 @@ def test_pipeline_metrics_are_real(small_pipeline):
     assert 0.90 <= metrics["acc"] <= 1.0
     assert sum(row["support"] for row in metrics["per_class"]) == 1000
     assert [record["epoch"] for record in history] == [1, 2, 3, 4, 5]
+
+
+def test_the_closing_summary_reads_the_run_folder_it_was_given(small_pipeline):
+    metrics = json.loads((small_pipeline.artifacts / "metrics.json").read_text())
+    assert f"test accuracy {metrics['acc']:.2%} on 1,000 images" in small_pipeline.output
+    assert "notebooks/04_inference.ipynb" in small_pipeline.output
