@@ -427,6 +427,139 @@ def _resume_best_of_another_run(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> o
         return resume_checkpoint(params, run)
 
 
+def _nan_weights(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.checkpoint import load_checkpoint
+
+    model = small_model()
+    with torch.no_grad():
+        next(model.parameters()).fill_(float("nan"))
+    return load_checkpoint(tiny_checkpoint(tmp / "c.pt", model_state=model.state_dict()))
+
+
+def _tiny_std(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.checkpoint import load_checkpoint
+
+    path = tiny_checkpoint(tmp / "c.pt", normalization={"mean": 0.13, "std": 1e-300})
+    return load_checkpoint(path)
+
+
+def _compressed_checkpoint(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    import zipfile
+
+    from mnist_helpers.checkpoint import load_checkpoint
+
+    stored, deflated = tiny_checkpoint(tmp / "c.pt"), tmp / "d.pt"
+    with zipfile.ZipFile(stored) as source, zipfile.ZipFile(deflated, "w") as target:
+        for entry in source.infolist():
+            target.writestr(entry.filename, source.read(entry), zipfile.ZIP_DEFLATED)
+    return load_checkpoint(deflated)
+
+
+def _oversized_checkpoint(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.checkpoint import load_checkpoint
+    from mnist_helpers.support import untrusted_checkpoints
+
+    # A file that really expands to 600 MB would cost the test that much; lower the bound.
+    monkeypatch.setattr(untrusted_checkpoints, "MAX_CHECKPOINT_BYTES", 1000)
+    return load_checkpoint(tiny_checkpoint(tmp / "c.pt"))
+
+
+def _nan_logits(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.evaluate import evaluate
+
+    model = small_model()
+    with torch.no_grad():
+        model.classifier[-1].bias.fill_(float("nan"))
+    return evaluate(model, [(torch.zeros(2, 1, 28, 28), torch.zeros(2, dtype=torch.long))])
+
+
+def _diverged(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.train import fit
+
+    model = small_model()
+    batches = [(torch.randn(4, 1, 28, 28), torch.arange(4))] * 2  # the second step sees NaN
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e30)
+    return fit(model, optimizer, batches, batches, epochs=1, show_progress=False)
+
+
+def _export_check_fails(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.apps import export
+
+    # Stand-ins for the exporter and onnxruntime (seconds each): a file is written, the check
+    # disagrees, and the target must not be replaced.
+    monkeypatch.setattr(export, "require_export_extra", lambda *a: {})
+    monkeypatch.setattr(export, "_onnx_program", lambda checkpoint: None)
+    monkeypatch.setattr(export, "_save", lambda program, path: path.write_bytes(b"onnx"))
+    report = {"passed": False, "finite": True, "max_abs_diff": 1.0, "num_agree": 1}
+    monkeypatch.setattr(export, "verify_onnx", lambda *a: {**report, "num_images": 2})
+    return export.export_onnx(tiny_checkpoint(tmp / "c.pt"), tmp / "m.onnx")
+
+
+def _export_of_nan_logits(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.apps import export
+
+    monkeypatch.setattr(export, "require_export_extra", lambda *a: {})
+    monkeypatch.setattr(export, "_onnx_program", lambda checkpoint: None)
+    monkeypatch.setattr(export, "_save", lambda program, path: path.write_bytes(b"onnx"))
+    report = {"passed": False, "finite": False, "max_abs_diff": float("nan"), "num_agree": 2}
+    monkeypatch.setattr(export, "verify_onnx", lambda *a: {**report, "num_images": 2})
+    return export.export_onnx(tiny_checkpoint(tmp / "c.pt"), tmp / "m.onnx")
+
+
+def _deleted_run_folder(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.runs.run_folder import open_run_folder
+
+    run = open_run_folder(tmp / "artifacts")
+    try:
+        shutil.rmtree(tmp / "artifacts")
+        (tmp / "artifacts").mkdir()
+        return run.check_still_ours()
+    finally:
+        run.release()
+
+
+def _file_in_place_of_a_folder(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.runs.run_folder import prepare_artifacts_dir
+
+    (tmp / "figures").write_text("")
+    return prepare_artifacts_dir(tmp)
+
+
+def _resume_nested_parameter(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.runs.parameters import TrainParams
+    from mnist_helpers.runs.resume import check_resume_fits
+
+    checkpoint = _training_checkpoint("constant")
+    checkpoint["params"] = {**checkpoint["params"], "seed": [[1]] * 3}
+    return check_resume_fits(checkpoint, TrainParams(recipe="constant", epochs=5), "last.pt")
+
+
+def _resume_short_rng_state(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.runs.parameters import TrainParams
+    from mnist_helpers.runs.resume import check_resume_fits
+
+    checkpoint = _training_checkpoint("constant", rng_state=torch.zeros(3, dtype=torch.uint8))
+    return check_resume_fits(checkpoint, TrainParams(recipe="constant", epochs=5), "last.pt")
+
+
+def _nul_in_a_file_path(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.checkpoint import load_checkpoint
+
+    return load_checkpoint(tmp / "best\0.pt")
+
+
+def _nul_in_a_parameter(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.runs.parameters import TrainParams
+
+    return TrainParams(artifacts_dir="art\0facts")
+
+
+def _blank_artifacts_folder(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    from mnist_helpers.support.paths import artifacts_dir
+
+    return artifacts_dir(" ")
+
+
 TRIGGERS: dict[str, Trigger] = {
     "epochs must be an integer >= 1 ...": _bad_parameter,
     "device='cuda' is not available on this machine": _absent_cuda,
@@ -473,6 +606,25 @@ TRIGGERS: dict[str, Trigger] = {
     ),
     "--onnx ... is the checkpoint being exported": _export_over_its_input,
     "Could not write ...: the disk is full": _disk_full,
+    "... holds weights that are not finite numbers (NaN or infinity)": _nan_weights,
+    "... is damaged: normalization must hold a mean from 0 to 1": _tiny_std,
+    "... was refused: it holds compressed entries": _compressed_checkpoint,
+    "... was refused: it would expand to ...": _oversized_checkpoint,
+    "the model gave logits that are not finite numbers": _nan_logits,
+    "training diverged in epoch N": _diverged,
+    "onnxruntime disagrees with PyTorch ...; ... was not written": _export_check_fails,
+    "the model gives logits that are not finite numbers (NaN or infinity); ... was not written": (
+        _export_of_nan_logits
+    ),
+    "... was deleted or replaced while this run trained in it": _deleted_run_folder,
+    "artifacts_dir='...' holds a file named <name> where the run keeps a folder": (
+        _file_in_place_of_a_folder
+    ),
+    "resume: ... is damaged: its parameters ... are not plain values": _resume_nested_parameter,
+    "resume: ... is damaged: its random-number state": _resume_short_rng_state,
+    "... is not a usable path: it holds a NUL byte": _nul_in_a_file_path,
+    "artifacts_dir holds a NUL byte": _nul_in_a_parameter,
+    "the artifacts folder is blank": _blank_artifacts_folder,
 }
 
 QUOTES = table_quotes((REPO_ROOT / "README.md").read_text(encoding="utf-8"))

@@ -235,6 +235,8 @@ class TrainParams(CommonParams):
         _check_choice("precision", self.precision, PRECISION_CHOICES)
         if not isinstance(self.resume, str):
             raise ParameterError(f"resume must be '' or a checkpoint path; got {self.resume!r}")
+        if self.resume:
+            _check_path("resume", self.resume)
 
 
 @dataclass(frozen=True)

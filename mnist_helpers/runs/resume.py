@@ -16,8 +16,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from mnist_helpers.checkpoint import best_epoch_of, load_checkpoint, save_checkpoint
-from mnist_helpers.errors import MnistHelpersError, ResumeError
+from mnist_helpers.errors import MnistHelpersError, ResumeError, short_repr
 from mnist_helpers.model import MnistCNN
 from mnist_helpers.runs.parameters import TrainParams, canonical_recipe
 from mnist_helpers.runs.recipes import Recipe, get_recipe
@@ -52,6 +54,30 @@ def _comparable(value: Any) -> Any:
     return value
 
 
+def _is_plain(value: Any) -> bool:
+    """A number, string, bool or None, or a short flat list of them: what parameters hold."""
+    if isinstance(value, (list, tuple)):
+        return len(value) <= 16 and all(_is_plain(v) and not isinstance(v, list) for v in value)
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def _check_rng_state(state: Any, source: str) -> None:
+    """Refuse a random-number state that torch could not restore, before any data loads."""
+    if state is None:
+        return
+    expected = torch.get_rng_state()
+    if not (
+        isinstance(state, torch.Tensor)
+        and state.dtype == expected.dtype
+        and state.shape == expected.shape
+    ):
+        raise ResumeError(
+            f"resume: {source} is damaged: its random-number state is not the "
+            f"{expected.numel():,} bytes torch keeps. Resume from the checkpoints/last.pt that "
+            "02_train wrote, or start afresh with resume=''."
+        )
+
+
 def check_resume_fits(checkpoint: Mapping[str, Any], params: TrainParams, source: str) -> None:
     """Raise ResumeError saying why ``checkpoint`` cannot be continued with ``params``."""
     saved = checkpoint.get("params") or {}
@@ -61,13 +87,21 @@ def check_resume_fits(checkpoint: Mapping[str, Any], params: TrainParams, source
             "model/mnist_cnn.pt, or one written outside 02_train); resume from the "
             "checkpoints/last.pt that 02_train wrote."
         )
+    damaged = [name for name in FROZEN_ON_RESUME if not _is_plain(saved[name])]
+    if damaged:  # checked before any comparison: a crafted structure could take hours to walk
+        raise ResumeError(
+            f"resume: {source} is damaged: its parameters {damaged} are not plain values. "
+            "Resume from the checkpoints/last.pt that 02_train wrote, or start afresh."
+        )
+    _check_rng_state(checkpoint.get("rng_state"), source)
     saved = {**saved, "recipe": canonical_recipe(saved["recipe"])}  # old names: baseline, seed
     for name, why in FROZEN_ON_RESUME.items():
         if _comparable(getattr(params, name)) != _comparable(saved[name]):
+            was = short_repr(saved[name])
             raise ResumeError(
-                f"resume: {name}={getattr(params, name)!r} differs from the run in {source} "
-                f"({name}={saved[name]!r}), and {name} cannot change on resume: {why}. Resume "
-                f"with {name}={saved[name]!r}, or start afresh with resume=''."
+                f"resume: {name}={short_repr(getattr(params, name))} differs from the run in "
+                f"{source} ({name}={was}), and {name} cannot change on resume: {why}. Resume "
+                f"with {name}={was}, or start afresh with resume=''."
             )
     recipe = get_recipe(params.recipe)
     expected = MnistCNN(**recipe.model_args).config
