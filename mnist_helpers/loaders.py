@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import torch
+from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
 from mnist_helpers.data import MNIST_MEAN, MNIST_STD, load_mnist, normalize_images, split_indices
 from mnist_helpers.errors import ParameterError
@@ -101,6 +102,21 @@ class TensorBatches:
         """Number of images in the loader."""
         return len(self.labels)
 
+    def as_data_loader(self) -> DataLoader:
+        """The same batches as this epoch's, from PyTorch's ``DataLoader`` over a ``TensorDataset``.
+
+        What a textbook writes; ``TensorBatches`` gives the same batches (without augmentation)
+        with no per-image Python work, which costs most of an epoch on a model this small.
+        """
+        if self._augment is not None:
+            raise ParameterError(
+                "as_data_loader shows the plain batches: use a loader without augment"
+            )
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        dataset = TensorDataset(self.images, self.labels)
+        sampler = RandomSampler(dataset, generator=generator) if self.shuffle else None
+        return DataLoader(dataset, batch_size=self.batch_size, sampler=sampler)
+
 
 @dataclass
 class TrainValLoaders:
@@ -110,6 +126,10 @@ class TrainValLoaders:
     val_loader: TensorBatches
     train_indices: torch.Tensor
     val_indices: torch.Tensor
+    # Training digits as they are (no moves, no stand-ins), as many as validation holds: where
+    # training accuracy is measured when the training loader mixes in stand-ins (fit's
+    # ``train_digits``). None without augmentation, where the loader holds only digits.
+    train_digits: TensorBatches | None = None
 
 
 def make_train_val_loaders(
@@ -134,6 +154,7 @@ def make_train_val_loaders(
     if small_run:
         train_indices, val_indices = train_indices[:SMALL_RUN_TRAIN], val_indices[:SMALL_RUN_EVAL]
     images = normalize_images(train.images, mean, std)  # (60000, 1, 28, 28)
+    measured = train_indices[: len(val_indices)]
     return TrainValLoaders(
         train_loader=TensorBatches(
             images[train_indices].to(device),
@@ -150,6 +171,11 @@ def make_train_val_loaders(
         ),
         train_indices=train_indices,
         val_indices=val_indices,
+        train_digits=TensorBatches(
+            images[measured].to(device), train.labels[measured].to(device), EVAL_BATCH_SIZE
+        )
+        if augment
+        else None,
     )
 
 

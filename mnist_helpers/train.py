@@ -36,8 +36,16 @@ class _EpochNumbers(TypedDict):
 
 
 class EpochRecord(_EpochNumbers, total=False):
-    """One epoch of training: what ``fit`` returns per epoch and ``history.json`` holds."""
+    """One epoch of training: what ``fit`` returns per epoch and ``history.json`` holds.
 
+    ``train_loss`` and ``train_acc`` are always about digits. When the epoch trained on a mix
+    with stand-ins (non-digits given arbitrary digit labels), they are measured after the epoch
+    on training digits, as validation is, and the mix's own running means are ``mix_loss`` and
+    ``mix_acc``.
+    """
+
+    mix_loss: float
+    mix_acc: float
     warning: str  # only on a last epoch that learned nothing (see fit)
 
 
@@ -78,7 +86,8 @@ def train_one_epoch(
     """One pass over ``train_loader``, one optimizer step per batch; mean ``loss`` and ``acc``."""
     model.train()
     loss_sum, correct, seen = 0.0, 0, 0
-    for images, labels in progress_bar(train_loader, description, enabled=show_progress):
+    progress = progress_bar(train_loader, description, enabled=show_progress)
+    for images, labels in progress:
         optimizer.zero_grad(set_to_none=True)
         logits, loss = training_step(model, images, labels, autocast_dtype)
         optimizer.step()
@@ -87,6 +96,7 @@ def train_one_epoch(
         loss_sum += loss.item() * len(labels)
         correct += int((logits.argmax(1) == labels).sum())
         seen += len(labels)
+        progress.show(loss=loss_sum / seen)  # on the bar now and then, where a person watches
     if seen == 0:
         raise ParameterError(
             "train_loader gave no batches; pass a loader holding at least one image"
@@ -107,8 +117,13 @@ def fit(
     show_progress: bool = True,
     autocast_dtype: torch.dtype | None = None,
     step_mode: str = "auto",
+    train_digits: Batches | None = None,
 ) -> list[EpochRecord]:
     """Train epochs ``start_epoch..epochs`` with validation after each; one record per epoch.
+
+    ``train_digits``: training digits without stand-ins, evaluated after each epoch as the
+    record's ``train_loss`` and ``train_acc`` (pass it when ``train_loader`` mixes in non-digits
+    whose labels are arbitrary: their running mean is kept as ``mix_loss`` and ``mix_acc``).
 
     ``on_epoch_end(record)`` runs after each epoch (the run folder's checkpoint keeper uses it).
     ``step_mode``: ``auto`` uses the CUDA-graph epoch on CUDA and ``train_one_epoch`` elsewhere;
@@ -136,14 +151,21 @@ def fit(
                 f"(now {optimizer.param_groups[0]['lr']:.3g}; the default is 0.001)."
             )
         val = evaluate(model, val_loader, autocast_dtype=autocast_dtype)
+        digits = (
+            train
+            if train_digits is None
+            else evaluate(model, train_digits, autocast_dtype=autocast_dtype)
+        )
         record: EpochRecord = {
             "epoch": epoch,
-            "train_loss": train["loss"],
-            "train_acc": train["acc"],
+            "train_loss": digits["loss"],
+            "train_acc": digits["acc"],
             "val_loss": val["loss"],
             "val_acc": val["acc"],
             "seconds": time.perf_counter() - started,
         }
+        if train_digits is not None:
+            record["mix_loss"], record["mix_acc"] = train["loss"], train["acc"]
         if epoch == epochs and val["acc"] <= CHANCE_LEVEL_ACC:
             record["warning"] = (
                 f"validation accuracy {val['acc']:.1%} after the last epoch is no better than "

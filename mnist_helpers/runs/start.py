@@ -16,6 +16,7 @@ import torch
 from mnist_helpers.device import autocast_dtype, get_device, precision_label, set_seed
 from mnist_helpers.loaders import TrainValLoaders, make_train_val_loaders
 from mnist_helpers.runs.keeper import CheckpointKeeper
+from mnist_helpers.runs.layout import LAST_CHECKPOINT
 from mnist_helpers.runs.parameters import TrainParams
 from mnist_helpers.runs.recipes import (
     Recipe,
@@ -42,6 +43,7 @@ class TrainingRun:
     setup: TrainingSetup
     keeper: CheckpointKeeper
     start_epoch: int
+    stopped: bool = False  # set when the stop button ended training early
 
     @property
     def model(self) -> torch.nn.Module:
@@ -64,7 +66,9 @@ class TrainingRun:
     ) -> list[EpochRecord]:
         """Train the remaining epochs; the keeper saves each one. Returns the whole history.
 
-        ``on_epoch_end`` (live curves, say) is called after the keeper has saved the epoch.
+        ``on_epoch_end`` (live curves, say) is called after the keeper has saved the epoch. The
+        stop button (KeyboardInterrupt) ends training with one line saying what was kept and how
+        to resume, and the history so far is returned; ``stopped`` then says so.
         """
 
         def after_each_epoch(record: EpochRecord) -> None:
@@ -85,10 +89,26 @@ class TrainingRun:
                 on_epoch_end=after_each_epoch,
                 show_progress=show_progress,
                 autocast_dtype=self.autocast_dtype,
+                train_digits=self.data.train_digits,
             )
+        except KeyboardInterrupt:
+            self.stopped = True
+            print(self.stop_message())
         finally:
             self.folder.release()  # the folder is free for another run, however training ended
         return self.keeper.history
+
+    def stop_message(self) -> str:
+        """What a stop during training kept, and how to go on from it."""
+        done = len(self.keeper.history)
+        kept = f"the checkpoints of epochs 1-{done} are kept" if done else "no epoch had finished"
+        resume = (
+            f'; resume with resume = "{LAST_CHECKPOINT.as_posix()}" in the parameters cell '
+            f"(or -p resume {LAST_CHECKPOINT.as_posix()})"
+            if done
+            else ""
+        )
+        return f"stopped during epoch {done + 1}: {kept}{resume}."
 
 
 def start_training_run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import statistics
 from collections.abc import Sequence
@@ -20,6 +21,9 @@ from mnist_helpers.evaluate import (
     reliability_table,
 )
 
+# The loss a tenth of images with arbitrary labels adds at best: 0.1 * ln 10.
+NONDIGIT_FLOOR = 0.1 * math.log(10)
+
 
 def read_learning_curves(history: Sequence[dict[str, Any]]) -> list[str]:
     """What the loss and accuracy curves of ``history`` show, one sentence per finding."""
@@ -27,29 +31,39 @@ def read_learning_curves(history: Sequence[dict[str, Any]]) -> list[str]:
         raise ParameterError("history is empty: train at least one epoch first")
     lines = []
     for before, after in zip(history, history[1:], strict=False):
-        train_fell = after["train_loss"] < before["train_loss"]
-        val_rose = after["val_loss"] > before["val_loss"]
-        if train_fell and val_rose:
+        if after["train_loss"] < before["train_loss"] and after["val_loss"] > before["val_loss"]:
             lines.append(
                 f"epoch {after['epoch']}: training loss fell but validation loss rose "
                 f"({before['val_loss']:.4f} -> {after['val_loss']:.4f}): a step towards "
                 "over-fitting, or noise; one epoch alone does not decide it."
             )
-    below = [r["epoch"] for r in history if r["train_acc"] < r["val_acc"]]
+    last = history[-1]
+    gap = 100 * (last["train_acc"] - last["val_acc"])
     lines.append(
-        f"training accuracy is below validation accuracy in {len(below)} of {len(history)} "
-        f"epochs{' (' + ', '.join(map(str, below)) + ')' if below else ''}."
+        f"last epoch: {last['train_acc']:.2%} of training digits and {last['val_acc']:.2%} of "
+        f"validation digits right, a gap of {gap:+.2f} points"
+        + (
+            ": the model does about as well on digits it never saw, so it has not memorised."
+            if abs(gap) < 1
+            else ": a gap this size is a sign of memorising (over-fitting)."
+            if gap >= 1
+            else "."
+        )
     )
+    if "mix_loss" in last:
+        lines.append(
+            f"the training mix scores lower (loss {last['mix_loss']:.3f}, accuracy "
+            f"{last['mix_acc']:.1%}): a tenth of it are non-digits with arbitrary digit labels, "
+            f"which no model can get right; they alone keep its loss above about "
+            f"{NONDIGIT_FLOOR:.2f} and its accuracy under about 90 %."
+        )
     if len(history) >= 2:
-        last, previous = history[-1], history[-2]
-        if last["val_loss"] < previous["val_loss"] and last["train_loss"] < previous["train_loss"]:
-            lines.append(
-                "both losses still fell in the last epoch: more epochs would probably still help."
-            )
-        else:
-            lines.append(
-                "the losses did not both fall in the last epoch: more epochs may not help."
-            )
+        change = last["val_loss"] - history[-2]["val_loss"]
+        lines.append(
+            f"validation loss {'fell' if change < 0 else 'rose'} by {abs(change):.4f} in the last "
+            "epoch; with a learning rate that decays to zero the last epochs settle the weights, "
+            "so a fall there does not by itself say that more epochs would help (try -p epochs 10)."
+        )
     best = max(history, key=lambda r: r["val_acc"])
     lines.append(f"best validation accuracy {best['val_acc']:.2%} at epoch {best['epoch']}.")
     return lines

@@ -1,8 +1,9 @@
 """Live training feedback: each finished epoch's numbers at once and learning curves that grow.
 
-In a notebook a person is reading (JupyterLab, VS Code, Colab) the figure is redrawn in place after
-every epoch. In a headless run (papermill, nbval) nothing is redrawn: the epoch lines are printed
-as they come and the figure is shown once at the end, so the saved notebook is the same every run.
+In a notebook a person is reading (JupyterLab, VS Code, Colab) the figure appears after the first
+epoch and is redrawn in place after every later one, with the epoch lines below it. In a headless
+run (papermill, nbval) nothing is redrawn: the epoch lines are printed as they come and the figure
+is shown once at the end, so the saved notebook is the same every run.
 """
 
 from __future__ import annotations
@@ -10,29 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from mnist_helpers.support.progress import is_interactive_frontend
 from mnist_helpers.teaching.plots import plot_history
 from mnist_helpers.train import EpochCallback, EpochRecord, format_record
-
-
-def is_interactive_frontend() -> bool:
-    """True inside a Jupyter kernel whose current cell was sent by a frontend a person uses.
-
-    Frontends people use (JupyterLab, Notebook, VS Code, Colab) allow ``input()``; headless
-    executors (papermill's nbclient, nbval) send their cells with ``allow_stdin`` off.
-    """
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    kernel = getattr(shell, "kernel", None)
-    if kernel is None:
-        return False  # plain Python or a terminal IPython: no figure to update in place
-    try:
-        request = kernel.get_parent("shell")
-    except Exception:  # an older or unusual kernel: be quiet rather than wrong
-        return False
-    return bool(request.get("content", {}).get("allow_stdin", False))
 
 
 class LiveHistory:
@@ -63,9 +44,9 @@ class LiveHistory:
         if self.then is not None:
             self.then(record)
         self.records.append(record)
-        print(format_record(record), flush=True)
-        if self.interactive:
+        if self.interactive:  # the curves first, then every epoch's line below them
             self._show(update=self._handle is not None)
+        print(format_record(record), flush=True)
 
     def _show(self, *, update: bool) -> None:
         from IPython.display import display

@@ -118,17 +118,27 @@ def plot_pixel_histogram(images: torch.Tensor, mean: float, std: float) -> Figur
     return fig
 
 
-def plot_history(history: Sequence[EpochRecord]) -> Figure:
-    """Loss and accuracy per epoch for training and validation."""
-    epochs = [r["epoch"] for r in history]
+def plot_history(history: Sequence[EpochRecord] | Sequence[dict[str, Any]]) -> Figure:
+    """Loss and accuracy per epoch: training digits, validation digits and, when the epochs
+    trained on a mix with non-digit stand-ins, that mix as a dotted line of its own."""
+    records: list[dict[str, Any]] = [dict(r) for r in history]
+    epochs = [r["epoch"] for r in records]
     fig = _figure(10, 3.6)
     loss_ax, acc_ax = fig.subplots(1, 2)
-    loss_ax.plot(epochs, [r["train_loss"] for r in history], "o-", label="train")
-    loss_ax.plot(epochs, [r["val_loss"] for r in history], "o-", label="validation")
+    mixed = [r for r in records if "mix_loss" in r]
+    for ax, key, scale in ((loss_ax, "loss", 1), (acc_ax, "acc", 100)):
+        ax.plot(epochs, [scale * r[f"train_{key}"] for r in records], "o-", label="training digits")
+        ax.plot(epochs, [scale * r[f"val_{key}"] for r in records], "o-", label="validation digits")
+        if mixed:
+            ax.plot(
+                [r["epoch"] for r in mixed],
+                [scale * r[f"mix_{key}"] for r in mixed],
+                "o:",
+                color="grey",
+                label="training mix (1 in 10 a non-digit)",
+            )
     loss_ax.set_title("Loss")
     loss_ax.set_ylabel("cross-entropy")
-    acc_ax.plot(epochs, [100 * r["train_acc"] for r in history], "o-", label="train")
-    acc_ax.plot(epochs, [100 * r["val_acc"] for r in history], "o-", label="validation")
     acc_ax.set_title("Accuracy")
     acc_ax.set_ylabel("accuracy (%)")
     for ax in (loss_ax, acc_ax):

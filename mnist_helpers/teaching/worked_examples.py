@@ -26,7 +26,7 @@ EDGE_KERNELS: dict[str, torch.Tensor] = {
 class ConvolutionDemo:
     """One digit through a hand-made kernel: the convolution, then ReLU, then a 2 x 2 max-pool."""
 
-    image: torch.Tensor  # (28, 28) the input, in [0, 1]
+    image: torch.Tensor  # (28, 28) the input (normalised or in [0, 1])
     kernel: torch.Tensor  # (3, 3)
     convolved: torch.Tensor  # (28, 28) can be negative
     relu: torch.Tensor  # (28, 28) negatives set to 0
@@ -39,18 +39,33 @@ def _check_image(image: torch.Tensor) -> torch.Tensor:
     return image.float() / 255.0 if image.dtype == torch.uint8 else image.float()
 
 
-def convolve(image: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
-    """Slide a ``(3, 3)`` kernel over an ``(H, W)`` image with padding 1; returns ``(H, W)``."""
+def convolve(
+    image: torch.Tensor, kernel: torch.Tensor, *, pad_with: float | None = None
+) -> torch.Tensor:
+    """Slide a ``(3, 3)`` kernel over an ``(H, W)`` image, padded by 1; returns ``(H, W)``.
+
+    The one-pixel border is filled with ``pad_with``; None fills it with the image's background
+    (its smallest value: -0.42 for a normalised MNIST digit). A border of zeros around a
+    normalised digit would differ from the background, and an edge kernel would light up the
+    whole frame (``pad_with=0.0`` shows it).
+    """
     if kernel.shape != (3, 3):
         raise ParameterError(f"expected a 3 x 3 kernel; got shape {tuple(kernel.shape)}")
     image = _check_image(image)
-    # conv2d wants (N, C, H, W) and a (out, in, kH, kW) weight.
-    return F.conv2d(image[None, None], kernel.float()[None, None], padding=1)[0, 0]
+    value = float(image.min()) if pad_with is None else float(pad_with)
+    padded = F.pad(image[None, None], (1, 1, 1, 1), value=value)  # (1, 1, H + 2, W + 2)
+    # conv2d wants (N, C, H, W) and an (out, in, kH, kW) weight.
+    return F.conv2d(padded, kernel.float()[None, None])[0, 0]
 
 
-def convolution_demo(image: torch.Tensor, kernel: torch.Tensor) -> ConvolutionDemo:
-    """Run one ``(28, 28)`` digit through convolution, ReLU and a 2 x 2 max-pool."""
-    convolved = convolve(image, kernel)
+def convolution_demo(
+    image: torch.Tensor, kernel: torch.Tensor, *, pad_with: float | None = None
+) -> ConvolutionDemo:
+    """Run one ``(28, 28)`` digit through convolution, ReLU and a 2 x 2 max-pool.
+
+    ``pad_with`` as in ``convolve`` (None: the image's background).
+    """
+    convolved = convolve(image, kernel, pad_with=pad_with)
     relu = convolved.clamp(min=0)
     pooled = F.max_pool2d(relu[None, None], 2)[0, 0]
     return ConvolutionDemo(_check_image(image), kernel.float(), convolved, relu, pooled)

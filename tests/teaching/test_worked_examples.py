@@ -18,6 +18,7 @@ from mnist_helpers.evaluate import (
     reliability_table,
 )
 from mnist_helpers.runs.recipes import get_recipe
+from mnist_helpers.support.progress import is_interactive_frontend
 from mnist_helpers.teaching.captions import (
     read_confidence,
     read_confusions,
@@ -29,7 +30,7 @@ from mnist_helpers.teaching.example_figures import (
     plot_reliability_diagram,
     plot_step_losses,
 )
-from mnist_helpers.teaching.live_curves import LiveHistory, is_interactive_frontend
+from mnist_helpers.teaching.live_curves import LiveHistory
 from mnist_helpers.teaching.worked_examples import (
     EDGE_KERNELS,
     convolution_demo,
