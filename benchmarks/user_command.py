@@ -40,10 +40,10 @@ def cell_part(source: str) -> str:
     statements = [line for line in lines if line and not line.startswith(("#", "%", "!"))]
     if "fit(" in source:
         return "epochs"  # training, validation and checkpoints
+    if "start_training_run(" in source or "make_train_val_loaders(" in source:
+        return "data"  # the run's set-up: imports, the data and the model
     if statements and statements[0].startswith(("import ", "from ")):
         return "imports"
-    if "make_train_val_loaders(" in source:
-        return "data"
     if "plot_" in source or "save_figure" in source:
         return "figures"
     return "other"

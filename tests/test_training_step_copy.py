@@ -109,3 +109,39 @@ def test_teaching_step_stops_after_teaching_steps_batches():
     }
     exec(compile(teaching_cell_source(), "02_train teaching-step", "exec"), namespace)
     assert len(namespace["step_losses"]) == 3
+
+
+def test_the_gradient_descent_cell_takes_the_steps_torch_optim_sgd_takes():
+    notebook = nbformat.read(REPO_ROOT / "notebooks" / "02_train.ipynb", as_version=4)
+    (cell,) = [c for c in notebook.cells if "sgd-step" in c.metadata.get("tags", [])]
+    assert "weight -= sgd_lr * weight.grad" in cell.source
+    batches = _batches(count=200, size=8, seed=2)
+    reference_model = MnistCNN(conv_channels=(4,), hidden_units=8)
+    run = type("Run", (), {"device": torch.device("cpu")})()
+    namespace = {
+        "model": reference_model,
+        "run": run,
+        "train_loader": batches,
+        "MnistCNN": MnistCNN,
+        "F": F,
+        "islice": islice,
+        "torch": torch,
+        "print": lambda *args, **kwargs: None,
+    }
+    torch.manual_seed(5)
+    exec(cell.source, namespace)
+    torch.manual_seed(5)
+    by_optimizer = MnistCNN(**reference_model.config)
+    optimizer = torch.optim.SGD(by_optimizer.parameters(), lr=namespace["sgd_lr"])
+    losses = []
+    for images, labels in batches:
+        loss = F.cross_entropy(by_optimizer(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert namespace["sgd_losses"] == pytest.approx(losses, rel=1e-5)
+    for mine, theirs in zip(
+        namespace["sgd_model"].parameters(), by_optimizer.parameters(), strict=True
+    ):
+        assert torch.allclose(mine, theirs, atol=1e-6)

@@ -9,14 +9,16 @@ keeper. ``run.fit()`` then trains and releases the folder.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from mnist_helpers.device import autocast_dtype, get_device, precision_label, set_seed
 from mnist_helpers.loaders import TrainValLoaders, make_train_val_loaders
+from mnist_helpers.model import MnistCNN
 from mnist_helpers.runs.keeper import CheckpointKeeper
-from mnist_helpers.runs.layout import LAST_CHECKPOINT
+from mnist_helpers.runs.layout import FIGURES_DIR, LAST_CHECKPOINT
 from mnist_helpers.runs.parameters import TrainParams
 from mnist_helpers.runs.recipes import (
     Recipe,
@@ -44,11 +46,17 @@ class TrainingRun:
     keeper: CheckpointKeeper
     start_epoch: int
     stopped: bool = False  # set when the stop button ended training early
+    resumed_rng_state: torch.Tensor | None = None  # the checkpoint's, restored as fit starts
 
     @property
-    def model(self) -> torch.nn.Module:
+    def model(self) -> MnistCNN:
         """The network being trained."""
         return self.setup.model
+
+    @property
+    def figures_dir(self) -> Path:
+        """Where the run's figures go."""
+        return self.folder.folder / FIGURES_DIR
 
     def describe(self) -> str:
         """Two lines: the recipe and its numbers, then the device and precision."""
@@ -77,6 +85,10 @@ class TrainingRun:
             if on_epoch_end is not None:
                 on_epoch_end(record)
 
+        if self.resumed_rng_state is not None:
+            # Cells between the start and here (a notebook's worked examples) draw random
+            # numbers too: the resumed run must go on from the state the checkpoint recorded.
+            torch.set_rng_state(self.resumed_rng_state)
         try:
             fit(
                 self.setup.model,
@@ -171,4 +183,5 @@ def start_training_run(
         setup=setup,
         keeper=keeper,
         start_epoch=start_epoch,
+        resumed_rng_state=None if resume_from is None else resume_from.get("rng_state"),
     )

@@ -20,7 +20,9 @@ from mnist_helpers.evaluate import (
     histogram,
     reliability_table,
 )
+from mnist_helpers.support.paths import project_root
 
+SEED_SPREAD_FILE = Path("benchmarks") / "results" / "seed_spread.json"
 # The loss a tenth of images with arbitrary labels adds at best: 0.1 * ln 10.
 NONDIGIT_FLOOR = 0.1 * math.log(10)
 
@@ -99,13 +101,14 @@ def read_confidence(
     return lines
 
 
-def seed_spread_summary(path: str | os.PathLike[str]) -> str:
+def seed_spread_summary(path: str | os.PathLike[str] | None = None) -> str:
     """One sentence on how much test accuracy varies with the seed, from a seed-spread JSON file.
 
-    The file holds ``{"rows": [{"seed": int, "test_acc": float, ...}, ...], "machine": str}``
-    as written by ``benchmarks/seed_spread.py``.
+    The file (None: the project's ``benchmarks/results/seed_spread.json``) holds
+    ``{"rows": [{"seed": int, "test_acc": float, ...}, ...], "machine": str}`` as written by
+    ``benchmarks/seed_spread.py``.
     """
-    path = Path(path)
+    path = project_root() / SEED_SPREAD_FILE if path is None else Path(path)
     if not path.exists():
         return (
             f"no seed-spread results at {path.name} yet: run `python benchmarks/seed_spread.py` "
@@ -141,3 +144,20 @@ def read_confusions(matrix: torch.Tensor, count: int = 3) -> list[str]:
         for value, index in zip(values.tolist(), flat.tolist(), strict=True)
         if value > 0
     ]
+
+
+def standard_error(acc: float, num_images: int) -> float:
+    """The binomial standard error of an accuracy measured on ``num_images``: sqrt(p(1-p)/n)."""
+    if num_images < 1 or not 0 <= acc <= 1:
+        raise ParameterError(f"need 0 <= acc <= 1 and num_images >= 1; got {acc}, {num_images}")
+    return math.sqrt(acc * (1 - acc) / num_images)
+
+
+def read_sampling_error(acc: float, num_images: int, what: str) -> str:
+    """One sentence: how far an accuracy measured on ``num_images`` may be from the truth."""
+    error = standard_error(acc, num_images)
+    return (
+        f"{what} {acc:.2%} on {num_images:,} images has a standard error of {100 * error:.2f} "
+        f"points (sqrt(p(1 - p) / n)): another {num_images:,} images of the same kind would "
+        f"give a value within about {200 * error:.2f} points of it, 95 times in 100."
+    )

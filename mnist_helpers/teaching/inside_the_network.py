@@ -23,8 +23,9 @@ class ChannelSum:
     inputs: torch.Tensor  # (C_in, H, W) what the convolution reads: the previous block's maps
     parts: torch.Tensor  # (C_in, H, W) each input map convolved with its own 3 x 3 kernel
     bias: float
-    output: torch.Tensor  # (H, W) the sum of the parts plus the bias: the convolution's output
+    output: torch.Tensor  # (H, W) the sum of the parts plus the bias
     kernels: torch.Tensor  # (C_in, 3, 3) the kernels, one per input channel
+    direct: torch.Tensor  # (H, W) the convolution layer's own output, to compare with ``output``
 
 
 def _convolutions(model: MnistCNN) -> list[int]:
@@ -56,9 +57,17 @@ def channel_sum(model: MnistCNN, image: torch.Tensor, *, block: int, channel: in
     # Each input channel on its own: a grouped convolution with one group per channel.
     parts = F.conv2d(x, kernels[:, None], padding=1, groups=conv.in_channels)[0]
     bias = 0.0 if conv.bias is None else float(conv.bias[channel])
+    direct = conv(x)[0, channel]
     model.train(was_training)
     return ChannelSum(
-        block, channel, x[0].cpu(), parts.cpu(), bias, parts.sum(0).cpu() + bias, kernels.cpu()
+        block,
+        channel,
+        x[0].cpu(),
+        parts.cpu(),
+        bias,
+        parts.sum(0).cpu() + bias,
+        kernels.cpu(),
+        direct.cpu(),
     )
 
 

@@ -253,22 +253,30 @@ def plot_probabilities(logits: Sequence[float], title: str = "Logits and probabi
     return fig
 
 
-def plot_filters(weight: torch.Tensor, title: str = "First-layer filters") -> Figure:
-    """The 3 x 3 kernels of a conv layer with one input channel, ``(C, 1, 3, 3)``."""
-    kernels = weight.detach().cpu()[:, 0]
+def plot_filters(
+    weight: torch.Tensor, before: torch.Tensor | None = None, title: str = "First-layer filters"
+) -> Figure:
+    """The 3 x 3 kernels of a conv layer with one input channel, ``(C, 1, 3, 3)``; with
+    ``before`` (the same layer untrained) its kernels are drawn above, on the same scale."""
+    sets = [("trained", weight)] if before is None else [("untrained", before), ("trained", weight)]
+    kernels = [(name, w.detach().float().cpu()[:, 0]) for name, w in sets]
     columns = 8
-    rows = (len(kernels) + columns - 1) // columns
-    fig = _figure(columns * 0.9, rows * 0.95)
-    axes = np.atleast_1d(fig.subplots(rows, columns)).flatten()
-    limit = kernels.abs().max().item()
-    for index, ax in enumerate(axes):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if index < len(kernels):
-            image = ax.imshow(kernels[index].numpy(), cmap=GREYS, vmin=-limit, vmax=limit)
-        else:
-            ax.axis("off")
-    fig.colorbar(image, ax=list(axes), shrink=0.8, label="weight")
+    rows_per_set = (len(kernels[0][1]) + columns - 1) // columns
+    rows = rows_per_set * len(kernels)
+    fig = _figure(columns * 0.9 + 1.2, rows * 0.95 + 0.4)
+    axes = np.atleast_2d(fig.subplots(rows, columns))
+    limit = max(k.abs().max().item() for _, k in kernels)
+    for set_index, (name, values) in enumerate(kernels):
+        for index in range(rows_per_set * columns):
+            ax = axes[set_index * rows_per_set + index // columns, index % columns]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if index < len(values):
+                image = ax.imshow(values[index].numpy(), cmap=GREYS, vmin=-limit, vmax=limit)
+            else:
+                ax.axis("off")
+        axes[set_index * rows_per_set, 0].set_ylabel(name, fontsize=9)
+    fig.colorbar(image, ax=list(axes.flatten()), shrink=0.8, label="weight")
     fig.suptitle(f"{title} (light = positive weight, dark = negative, one shared scale)")
     return fig
 

@@ -43,9 +43,11 @@ from mnist_helpers.teaching.worked_examples import (
 )
 
 
-def _by_hand_convolution(image: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
-    """Sum of products at every position, with a border of zeros: the definition, loop by loop."""
-    padded = torch.zeros(image.shape[0] + 2, image.shape[1] + 2)
+def _by_hand_convolution(
+    image: torch.Tensor, kernel: torch.Tensor, border: float = 0.0
+) -> torch.Tensor:
+    """Sum of products at every position, with a border of ``border``: the definition, by loops."""
+    padded = torch.full((image.shape[0] + 2, image.shape[1] + 2), border)
     padded[1:-1, 1:-1] = image
     out = torch.zeros_like(image)
     for row in range(image.shape[0]):
@@ -63,7 +65,20 @@ def _bar_image() -> torch.Tensor:
 def test_convolve_is_the_sum_of_products_at_every_position():
     image = torch.rand(28, 28, generator=torch.Generator().manual_seed(0))
     kernel = EDGE_KERNELS["left edges"]
-    torch.testing.assert_close(convolve(image, kernel), _by_hand_convolution(image, kernel))
+    torch.testing.assert_close(
+        convolve(image, kernel, pad_with=0.0), _by_hand_convolution(image, kernel)
+    )
+    # By default the border holds the background (the smallest value), as a normalised digit's.
+    torch.testing.assert_close(
+        convolve(image, kernel), _by_hand_convolution(image, kernel, float(image.min()))
+    )
+
+
+def test_on_a_normalised_digit_the_background_border_leaves_no_frame():
+    digit = (_bar_image() - 0.1307) / 0.3081  # background -0.42, as the network sees it
+    kernel = EDGE_KERNELS["left edges"]
+    assert convolve(digit, kernel)[:, 0].abs().max() == 0  # flat background: no response
+    assert convolve(digit, kernel, pad_with=0.0)[:, 0].abs().max() > 1  # zeros: a bright frame
 
 
 def test_left_edge_kernel_is_positive_on_left_edges_negative_on_right_and_zero_when_flat():
@@ -187,10 +202,22 @@ def test_read_learning_curves_names_the_epoch_where_validation_loss_rose():
         line.startswith("epoch 3: training loss fell but validation loss rose") for line in lines
     )
     assert not any(line.startswith(("epoch 2", "epoch 4")) for line in lines)
-    assert any("below validation accuracy in 2 of 4 epochs (1, 2)" in line for line in lines)
-    assert any("still fell in the last epoch" in line for line in lines)
+    assert any(
+        "99.00% of training digits and 99.00% of validation digits" in line for line in lines
+    )
+    assert any("has not memorised" in line for line in lines)
+    assert any("validation loss fell by 0.0160 in the last epoch" in line for line in lines)
+    assert not any("training mix" in line for line in lines)  # no stand-ins in these records
     with pytest.raises(ParameterError):
         read_learning_curves([])
+
+
+def test_read_learning_curves_explains_the_mix_and_names_a_memorising_gap():
+    mixed = {**_record(1, 0.02, 0.08, 0.995, 0.97), "mix_loss": 0.29, "mix_acc": 0.899}
+    lines = read_learning_curves([mixed])
+    assert any("+2.50 points: a gap this size is a sign of memorising" in line for line in lines)
+    assert any("mix scores lower (loss 0.290, accuracy 89.9%)" in line for line in lines)
+    assert any("above about 0.23" in line for line in lines)
 
 
 def test_read_confidence_reports_the_tallest_bin_and_over_confidence():
