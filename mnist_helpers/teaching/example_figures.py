@@ -140,18 +140,30 @@ def plot_saliency(
     occlusion: Sequence[torch.Tensor],
     titles: Sequence[str],
 ) -> Figure:
-    """Per image (one column each): the digit, its saliency map and its occlusion map."""
+    """Per image (one column each): the digit, its saliency map and its occlusion map.
+
+    Each map row shares one colour scale (so columns compare), and the digit's ink is outlined
+    on the maps (a contour at half the ink's height), so a bright spot can be placed on a stroke.
+    """
     count = len(titles)
-    fig = _figure(1.6 * count, 5.2)
+    fig = _figure(1.6 * count + 1.2, 5.2)
     axes = np.atleast_2d(fig.subplots(3, count).reshape(3, count))
+    top = max(max(float(m.max()) for m in saliency), 1e-6)
+    limit = max(max(float(m.abs().max()) for m in occlusion), 1e-6)
     for column in range(count):
-        _image_panel(axes[0, column], images[column], titles[column])
-        axes[1, column].imshow(saliency[column].numpy(), cmap="hot")
-        limit = max(occlusion[column].abs().max().item(), 1e-6)
-        axes[2, column].imshow(occlusion[column].numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit)
+        digit = np.asarray(images[column], dtype=float)
+        _image_panel(axes[0, column], digit, titles[column])
+        heat = axes[1, column].imshow(saliency[column].numpy(), cmap="hot", vmin=0, vmax=top)
+        signed = axes[2, column].imshow(
+            occlusion[column].numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit
+        )
+        middle = (digit.min() + digit.max()) / 2
         for row in (1, 2):
+            axes[row, column].contour(digit, levels=[middle], colors="cyan", linewidths=0.7)
             axes[row, column].set_xticks([])
             axes[row, column].set_yticks([])
+    fig.colorbar(heat, ax=list(axes[1]), shrink=0.8, pad=0.01)
+    fig.colorbar(signed, ax=list(axes[2]), shrink=0.8, pad=0.01)
     axes[0, 0].set_ylabel("digit", fontsize=9)
     axes[1, 0].set_ylabel("saliency\n(bright: sways\nthe answer)", fontsize=8)
     axes[2, 0].set_ylabel("occlusion\n(red: covering\nit lowers the\nanswer)", fontsize=8)
