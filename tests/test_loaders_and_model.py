@@ -175,3 +175,14 @@ def test_train_val_loaders_refuse_a_non_boolean_augment(tiny_mnist):
             device=torch.device("cpu"),
             augment=lambda images, labels: images,
         )
+
+
+def test_a_data_loader_over_a_tensor_dataset_gives_the_same_batches():
+    images, labels = torch.randn(150, 1, 28, 28), torch.randint(0, 10, (150,))
+    for shuffle in (False, True):
+        batches = loaders.TensorBatches(images, labels, 32, shuffle=shuffle, seed=7)
+        batches.set_epoch(3)
+        pairs = list(zip(batches, batches.as_data_loader(), strict=True))
+        assert len(pairs) == 5
+        for (mine, my_labels), (theirs, their_labels) in pairs:
+            assert torch.equal(mine, theirs) and torch.equal(my_labels, their_labels)

@@ -64,6 +64,7 @@ INVARIANT_FACTS = {
     "1.0": "the upper end of the confidence range",
     "99.9": "the accuracy target of an exercise",
     "280": "side of the canvas and of the scan-like sample in pixels",
+    "45": "minutes 02 is written to take: one class hour",
 }
 
 NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")

@@ -31,14 +31,13 @@ args = checkpoint["model_args"]
 features, in_channels, bias = [], 1, not args["batch_norm"]
 for out_channels in args["conv_channels"]:
     convs = args.get("convs_per_block", 1)
-    for index in range(convs):
+    for _ in range(convs):
         features.append(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=bias))
         if args["batch_norm"]:
             features.append(nn.BatchNorm2d(out_channels))
-        if index == convs - 1:
-            features.append(nn.MaxPool2d(2))  # halves the side: 28 -> 14 -> 7 -> 3
-        features.append(nn.ReLU())  # after the pool: same result, less work
+        features.append(nn.ReLU())
         in_channels = out_channels
+    features.append(nn.MaxPool2d(2))  # halves the side: 28 -> 14 -> 7 -> 3
 side = 28 // 2 ** len(args["conv_channels"])
 classifier = [
     nn.Flatten(),
