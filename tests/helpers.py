@@ -16,7 +16,13 @@ import torch
 from mnist_helpers.loaders import TensorBatches, TrainValLoaders
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ("01_data_exploration", "02_train", "03_evaluate", "04_inference")
+NOTEBOOKS = (
+    "01_data_exploration",
+    "02_train",
+    "03_evaluate",
+    "04_inference",
+    "05_inside_the_network",
+)
 CPU = torch.device("cpu")
 
 

@@ -13,6 +13,7 @@ import binascii
 import copy
 import io
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,8 @@ class DigitCanvas(anywidget.AnyWidget):
         self._predictor.unsure_below = unsure_below
         self._last_drawing: np.ndarray | None = None  # (H, W, 4): relabelled when the slider moves
         self._answers = 0
+        # Called with each new answer (None after Clear): views bound to this canvas (05's).
+        self._listeners: list[Callable[[Prediction | None], None]] = []
         super().__init__(unsure_below=unsure_below)
         self.on_msg(self._on_message)
 
@@ -123,6 +126,18 @@ class DigitCanvas(anywidget.AnyWidget):
         """
         return self._predictor.predict(image)
 
+    def on_answer(self, listener: Callable[[Prediction | None], None]) -> None:
+        """Call ``listener(prediction)`` after every answer to a drawing, ``listener(None)`` on
+        Clear. An error in a listener is shown in place of the answer; it never stops the canvas."""
+        self._listeners.append(listener)
+
+    def _tell_listeners(self, prediction: Prediction | None) -> None:
+        for listener in self._listeners:
+            try:
+                listener(prediction)
+            except Exception as error:  # a view's problem must not look like the model's
+                self._show({**BLANK_RESULT, "status": ERROR, "message": f"error: {error}"})
+
     def clear(self) -> None:
         """Wipe the drawing in every view of this canvas and show the blank state."""
         self.send({"type": CLEAR})
@@ -130,6 +145,7 @@ class DigitCanvas(anywidget.AnyWidget):
         # Forget the last drawing, so drawing the very same image again still reaches Python.
         self.drawing_png = ""
         self._show(BLANK_RESULT)
+        self._tell_listeners(None)
 
     def _show(self, result: dict[str, Any]) -> None:
         """Publish ``result`` to the page, numbered so that even an identical answer is sent."""
@@ -146,6 +162,7 @@ class DigitCanvas(anywidget.AnyWidget):
             return
         self._last_drawing = rgba
         self._show({**prediction_to_result(prediction), "unsure_below": self.unsure_below})
+        self._tell_listeners(prediction)
 
     @traitlets.observe("drawing_png")
     def _on_drawing(self, change: dict[str, Any]) -> None:

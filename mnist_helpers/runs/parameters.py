@@ -293,10 +293,29 @@ class ExploreParams(CommonParams):
         _check_int("samples_per_class", self.samples_per_class, minimum=1, maximum=50)
 
 
+@dataclass(frozen=True)
+class InsideParams(CommonParams):
+    """Parameters of ``05_inside_the_network``."""
+
+    NOTEBOOK: ClassVar[str] = "05_inside_the_network"
+    checkpoint: str = BEST_CHECKPOINT.as_posix()
+    unsure_below: float = DEFAULT_UNSURE_BELOW
+    lr_steps: int = 300
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_path("checkpoint", self.checkpoint)
+        object.__setattr__(
+            self, "unsure_below", check_probability("unsure_below", self.unsure_below)
+        )
+        _check_int("lr_steps", self.lr_steps, minimum=10, maximum=5_000)
+
+
 # Every notebook's parameters, in pipeline order: the names ``from_notebook`` accepts.
 NOTEBOOK_PARAMS: tuple[type[CommonParams], ...] = (
     ExploreParams,
     TrainParams,
     EvaluateParams,
     InferenceParams,
+    InsideParams,
 )

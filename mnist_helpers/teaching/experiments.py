@@ -1,9 +1,10 @@
-"""Short training experiments for the exercises: a fresh model, plain gradient descent (SGD), a
-few hundred batches, and the loss at the end. Each returns numbers; the notebooks print them."""
+"""Short training experiments: a fresh model, the hand-written gradient-descent step, a few
+hundred batches. ``sgd_losses`` yields each step's loss as it goes (notebook 05 draws them
+live); ``loss_after_sgd`` gives the loss at the end (the exercises of 02 compare them)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any
 
@@ -16,7 +17,7 @@ from mnist_helpers.model import MnistCNN
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def loss_after_sgd(
+def sgd_losses(
     model_args: dict[str, Any],
     batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
     *,
@@ -25,12 +26,11 @@ def loss_after_sgd(
     loss_of: LossFunction = F.cross_entropy,
     pool: nn.Module | None = None,
     seed: int = 0,
-) -> float:
-    """Train a fresh ``MnistCNN(**model_args)`` with SGD for ``steps`` batches; its final loss.
+) -> Iterator[float]:
+    """Train a fresh ``MnistCNN(**model_args)`` by gradient descent, yielding each step's loss.
 
-    ``loss_of`` is what the optimizer minimises; the loss returned is always the cross-entropy
-    of the logits (the mean of the last 10 steps), so different choices compare. ``pool``
-    replaces every max-pool (``nn.AvgPool2d(2)``, say).
+    ``loss_of`` is what the step minimises; the loss yielded is always the cross-entropy of the
+    logits, so runs with different choices compare. ``pool`` replaces every max-pool.
     """
     torch.manual_seed(seed)
     model = MnistCNN(**model_args)
@@ -38,7 +38,6 @@ def loss_after_sgd(
         for index, layer in enumerate(model.features):
             if isinstance(layer, nn.MaxPool2d):
                 model.features[index] = pool
-    losses = []
     for images, labels in islice(batches, steps):
         model = model.to(images.device)
         logits = model(images)
@@ -49,5 +48,12 @@ def loss_after_sgd(
             for weight in model.parameters():
                 if weight.grad is not None:
                     weight.sub_(lr * weight.grad)  # weight -= lr * weight.grad
-        losses.append(F.cross_entropy(logits.detach(), labels).item())
+        yield F.cross_entropy(logits.detach(), labels).item()
+
+
+def loss_after_sgd(
+    model_args: dict[str, Any], batches: Iterable[tuple[torch.Tensor, torch.Tensor]], **kw: Any
+) -> float:
+    """The mean loss of the last 10 steps of ``sgd_losses(model_args, batches, **kw)``."""
+    losses = list(sgd_losses(model_args, batches, **kw))
     return sum(losses[-10:]) / len(losses[-10:])

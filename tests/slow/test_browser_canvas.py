@@ -97,7 +97,7 @@ def write_notebook(path: Path, checkpoint: Path) -> None:
     nbformat.write(notebook, path)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def chromium_path() -> str:
     if not Path(CHROMIUM).exists():
         reason = f"{CHROMIUM} is missing (install Debian's chromium, see tools/ensure_chromium.py)"
@@ -107,12 +107,58 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
-@pytest.fixture
-def lab_url(tmp_path: Path, trained_checkpoint: Path) -> Iterator[str]:
-    """A JupyterLab server on a free port, rooted in a temporary folder holding canvas.ipynb."""
+INSIDE_CELLS = [
+    """
+from mnist_helpers.apps.canvas import DigitCanvas
+from mnist_helpers.apps.layer_view import LayerView
+
+canvas = DigitCanvas.from_checkpoint({checkpoint!r})
+view = LayerView(canvas)
+display(canvas, view)
+""",
+    """
+from mnist_helpers.apps.convolution_widget import ConvolutionPlayground
+from mnist_helpers.data import load_mnist, normalize_images
+
+test = load_mnist(train=False)
+playground = ConvolutionPlayground(normalize_images(test.images[:10]))
+playground
+""",
+    """
+from mnist_helpers.apps.learning_rate_lab import LearningRateLab
+from mnist_helpers.loaders import TensorBatches
+
+batches = TensorBatches(normalize_images(test.images[:640]), test.labels[:640], 64, shuffle=True)
+lab = LearningRateLab(view.model.config, batches, steps=30)
+lab
+""",
+]
+
+
+def write_inside_notebook(path: Path, checkpoint: Path) -> None:
+    """Notebook 05's three tools, bound to the trained checkpoint."""
+    cells = [nbformat.v4.new_markdown_cell("# Inside")] + [
+        nbformat.v4.new_code_cell(cell.format(checkpoint=str(checkpoint)).strip())
+        for cell in INSIDE_CELLS
+    ]
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
+    nbformat.write(notebook, path)
+
+
+@pytest.fixture(scope="module")
+def lab_url(tmp_path_factory: pytest.TempPathFactory, trained_checkpoint: Path) -> Iterator[str]:
+    """A JupyterLab server on a free port, rooted in a temporary folder holding canvas.ipynb and
+    inside.ipynb (notebook 05's tools)."""
+    tmp_path = tmp_path_factory.mktemp("lab")
     root = tmp_path / "root"
     root.mkdir()
     write_notebook(root / "canvas.ipynb", trained_checkpoint)
+    write_inside_notebook(root / "inside.ipynb", trained_checkpoint)
     write_settings(tmp_path / "settings")
     port = free_port()
     env = dict(
@@ -375,3 +421,94 @@ def test_drawn_digits_are_read_in_jupyterlab(
             browser.close()
     shown = ", ".join(f"{digit}: {seconds * 1000:.0f} ms" for digit, seconds in latencies.items())
     print(f"stroke end to prediction shown: {shown}")
+
+
+def run_all(page, url: str, name: str) -> None:
+    """Open ``name`` and run all its cells from the menu, as a person would."""
+    page.goto(f"{url}/lab/tree/{name}", timeout=60_000)
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+    wait_for_kernel(url, KERNEL_READY_MS / 1000)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+
+
+def counter(page, name: str) -> int:
+    """The ``data-n`` of a tool's update counter (0 before its first update)."""
+    found = page.locator(f".{name}")
+    return int(found.first.get_attribute("data-n") or 0) if found.count() else 0
+
+
+def wait_for_counter(page, name: str, above: int) -> None:
+    page.wait_for_function(
+        f"(document.querySelector('.{name}')?.dataset.n ?? 0) > {above}",
+        polling="raf",
+        timeout=ANSWER_MS,
+    )
+
+
+def sources(page, selector: str) -> list[str]:
+    """The ``src`` of every image ``selector`` finds."""
+    images = page.locator(selector)
+    return [images.nth(i).get_attribute("src") or "" for i in range(images.count())]
+
+
+@pytest.mark.timeout(300, func_only=True)
+def test_the_inside_tools_answer_the_mouse_and_the_keyboard_in_jupyterlab(
+    chromium_path: str, lab_url: str, test_output_dir: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.set_default_timeout(30_000)
+        try:
+            run_all(page, lab_url, "inside.ipynb")
+            canvas = page.locator('[data-testid="canvas"]')
+            canvas.wait_for(state="visible", timeout=KERNEL_READY_MS)
+            page.locator(".lr-train").wait_for(timeout=KERNEL_READY_MS)
+            canvas.scroll_into_view_if_needed()
+            box = canvas.bounding_box()
+            # 1. A 7, stroke by stroke: all maps and the occlusion map appear, then change.
+            first_stroke, second_stroke = DIGITS[7]
+            stroke(page, box, first_stroke)
+            wait_for_counter(page, "lv-updates", 0)
+            after_one = sources(page, ".mnist-layer-view img")
+            assert len(after_one) == 4 and all(after_one), after_one  # 3 blocks + occlusion
+            seen = counter(page, "lv-updates")
+            stroke(page, box, second_stroke)
+            wait_for_counter(page, "lv-updates", seen)
+            after_two = sources(page, ".mnist-layer-view img")
+            assert all(a != b for a, b in zip(after_one, after_two, strict=True))
+            page.locator(".mnist-layer-view").screenshot(path=str(test_output_dir / "inside_7.png"))
+            notebook_before = notebook_state(page)
+            # 2. A kernel value edited with the keyboard redraws the convolution.
+            cell = page.locator(".kernel-cell input").nth(4)
+            cell.scroll_into_view_if_needed()
+            picture = sources(page, "img.conv-output")
+            seen = counter(page, "cp-updates")
+            cell.focus()
+            page.keyboard.press("ArrowUp")
+            wait_for_counter(page, "cp-updates", seen)
+            assert sources(page, "img.conv-output") != picture
+            # 3. The learning-rate control moved with the keyboard, then a run drawn.
+            handle = page.locator(".lr-slider .noUi-handle")
+            handle.focus()
+            page.keyboard.press("ArrowRight")
+            page.locator(".lr-train").click()
+            page.wait_for_function(
+                "(document.querySelector('.lr-updates')?.dataset.n ?? 0) >= 30",
+                polling="raf",
+                timeout=60_000,
+            )
+            assert page.locator(".lr-updates").get_attribute("data-lr") != "0.1"  # moved
+            assert sources(page, "img.lr-picture") != [""]
+            assert notebook_state(page) == notebook_before, "the keys reached the notebook"
+            page.screenshot(path=str(test_output_dir / "inside_tools.png"), full_page=True)
+        except Exception:
+            page.screenshot(path=str(test_output_dir / "inside_failure.png"))
+            raise
+        finally:
+            browser.close()
