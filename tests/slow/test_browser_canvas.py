@@ -6,6 +6,7 @@ without the keys reaching JupyterLab; another cell's ``predict_image`` never sho
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
@@ -129,16 +130,18 @@ from mnist_helpers.apps.learning_rate_lab import LearningRateLab
 from mnist_helpers.loaders import TensorBatches
 
 batches = TensorBatches(normalize_images(test.images[:640]), test.labels[:640], 64, shuffle=True)
-lab = LearningRateLab(view.model.config, batches, steps=30)
+lab = LearningRateLab(view.model.config, batches, steps={lr_steps})
 lab
 """,
 ]
 
 
-def write_inside_notebook(path: Path, checkpoint: Path) -> None:
+def write_inside_notebook(path: Path, checkpoint: Path, lr_steps: int = 30) -> None:
     """Notebook 05's three tools, bound to the trained checkpoint."""
     cells = [nbformat.v4.new_markdown_cell("# Inside")] + [
-        nbformat.v4.new_code_cell(cell.format(checkpoint=str(checkpoint)).strip())
+        nbformat.v4.new_code_cell(
+            cell.format(checkpoint=str(checkpoint), lr_steps=lr_steps).strip()
+        )
         for cell in INSIDE_CELLS
     ]
     notebook = nbformat.v4.new_notebook(cells=cells)
@@ -150,15 +153,15 @@ def write_inside_notebook(path: Path, checkpoint: Path) -> None:
     nbformat.write(notebook, path)
 
 
-@pytest.fixture(scope="module")
-def lab_url(tmp_path_factory: pytest.TempPathFactory, trained_checkpoint: Path) -> Iterator[str]:
-    """A JupyterLab server on a free port, rooted in a temporary folder holding canvas.ipynb and
-    inside.ipynb (notebook 05's tools)."""
-    tmp_path = tmp_path_factory.mktemp("lab")
+@contextlib.contextmanager
+def start_lab(folder: Path, checkpoint: Path) -> Iterator[str]:
+    """A JupyterLab server on a free port, rooted in ``folder/root`` holding canvas.ipynb and
+    inside.ipynb (notebook 05's tools); stopped, with its kernels, on leaving."""
+    tmp_path = folder  # as the fixture names it
     root = tmp_path / "root"
     root.mkdir()
-    write_notebook(root / "canvas.ipynb", trained_checkpoint)
-    write_inside_notebook(root / "inside.ipynb", trained_checkpoint)
+    write_notebook(root / "canvas.ipynb", checkpoint)
+    write_inside_notebook(root / "inside.ipynb", checkpoint)
     write_settings(tmp_path / "settings")
     port = free_port()
     env = dict(
@@ -188,7 +191,8 @@ def lab_url(tmp_path_factory: pytest.TempPathFactory, trained_checkpoint: Path) 
                     break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not start:\n{log_path.read_text()[-3000:]}")
+                    log_tail = log_path.read_text()[-3000:]
+                    raise RuntimeError(f"JupyterLab did not start:\n{log_tail}") from None
                 time.sleep(0.3)
         yield url
     finally:
@@ -198,6 +202,13 @@ def lab_url(tmp_path_factory: pytest.TempPathFactory, trained_checkpoint: Path) 
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def lab_url(tmp_path_factory: pytest.TempPathFactory, trained_checkpoint: Path) -> Iterator[str]:
+    """The JupyterLab of ``start_lab`` for this module's tests."""
+    with start_lab(tmp_path_factory.mktemp("lab"), trained_checkpoint) as url:
+        yield url
 
 
 def wait_for_kernel(url: str, timeout_s: float) -> None:
