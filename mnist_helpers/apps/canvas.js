@@ -15,7 +15,7 @@
 // contract: status digit unsure not_a_digit blank error
 //
 // result.digit is the answer (null unless status is digit or unsure), guess the most probable
-// digit whatever the status, top [{digit, probability}] (three, most likely first; empty when
+// digit whatever the status, top [{digit, probability}] (all ten, most likely first; empty when
 // blank), model_input a PNG data URL of the 28 x 28 image the model saw ("" when none),
 // unsure_below the threshold this answer was read with (null when nothing was read), answer a
 // counter that changes with every answer, so the page also hears an answer equal to the last one.
@@ -29,6 +29,9 @@ const CANDIDATE_AT_LEAST = 0.1;
 // Keys that must reach the threshold control and not JupyterLab, whose command mode would move
 // between cells or collapse the notebook's section on arrow keys.
 const KEY_EVENTS = ["keydown", "keyup", "keypress"];
+// An answer that arrives this soon after a pen-up, while the drawing may still be growing, is
+// shown as provisional (greyed, "still drawing?") rather than as a red "not a digit".
+const PROVISIONAL_MS = 700;
 
 function element(tag, className, attributes = {}) {
   const node = document.createElement(tag);
@@ -49,6 +52,8 @@ function buildDrawingSide() {
   const controls = element("div", "dc-controls");
   const clear = element("button", "dc-clear", { "data-testid": "clear", type: "button" });
   clear.textContent = "Clear";
+  const undo = element("button", "dc-clear dc-undo", { "data-testid": "undo", type: "button" });
+  undo.textContent = "Undo stroke";
   const thresholdLabel = element("label", "dc-threshold");
   const threshold = element("input", "dc-threshold-input", {
     "data-testid": "unsure-below",
@@ -61,9 +66,9 @@ function buildDrawingSide() {
   });
   const thresholdValue = element("span", "dc-threshold-value");
   thresholdLabel.append("unsure below ", threshold, thresholdValue);
-  controls.append(clear, thresholdLabel);
+  controls.append(clear, undo, thresholdLabel);
   pad.append(canvas, controls);
-  return { pad, canvas, clear, threshold, thresholdValue };
+  return { pad, canvas, clear, undo, threshold, thresholdValue };
 }
 
 function buildAnswerSide() {
@@ -119,10 +124,25 @@ function wipe(ctx, size) {
   ctx.clearRect(0, 0, size, size);
 }
 
+// Draws ``strokes`` again from their points (after Undo took the last one away).
+function redraw(ctx, size, strokes) {
+  wipe(ctx, size);
+  for (const points of strokes) {
+    ctx.beginPath();
+    ctx.arc(points[0].x, points[0].y, ctx.lineWidth / 2, 0, 2 * Math.PI);
+    ctx.fill();
+    ctx.beginPath();
+    ctx.moveTo(points[0].x, points[0].y);
+    for (const p of points.slice(1)) ctx.lineTo(p.x, p.y);
+    ctx.stroke();
+  }
+}
+
 // ---- pen -------------------------------------------------------------------------------------
 
-// Draws strokes with mouse, pen or finger; calls onStrokeEnd() when one ends. Returns a detach.
-function attachPen(canvas, ctx, size, onStrokeEnd) {
+// Draws strokes with mouse, pen or finger; calls onStrokeEnd() when one ends, and keeps every
+// stroke's points in ``strokes`` (for Undo). Returns a detach.
+function attachPen(canvas, ctx, size, strokes, onStrokeEnd) {
   let activePointer = null; // one stroke at a time: a second finger is ignored
   let last = null;
 
@@ -154,6 +174,7 @@ function attachPen(canvas, ctx, size, onStrokeEnd) {
     activePointer = event.pointerId;
     canvas.setPointerCapture(event.pointerId);
     last = point(event);
+    strokes.push([last]);
     dot(last);
   }
 
@@ -164,6 +185,7 @@ function attachPen(canvas, ctx, size, onStrokeEnd) {
     for (const e of coalesced.length ? coalesced : [event]) {
       const p = point(e);
       segment(last, p);
+      strokes[strokes.length - 1].push(p);
       last = p;
     }
   }
@@ -258,9 +280,11 @@ function barRow({ digit, probability }) {
   return row;
 }
 
-function renderResult(parts, result) {
+function renderResult(parts, result, provisional) {
   const { root, digit, badge, status, bars, modelInput } = parts;
   root.dataset.status = result.status;
+  if (provisional) root.dataset.provisional = "true";
+  else delete root.dataset.provisional;
   delete root.dataset.pending;
   root.dataset.updates = String(Number(root.dataset.updates) + 1);
   digit.textContent = headlineText(result);
@@ -282,8 +306,12 @@ function render({ model, el }) {
   const size = model.get("canvas_size");
   const parts = buildDom(el, size);
   const ctx = drawingContext(parts.canvas, size);
+  const strokes = []; // every stroke's points since the last Clear
+  let lastPenUp = 0;
+  let settle = null; // the timer that drops the provisional mark once the pen has rested
 
   function sendDrawing() {
+    lastPenUp = performance.now();
     const dataUrl = parts.canvas.toDataURL("image/png");
     // Backbone ignores a value equal to the current one, so only wait for answers that will come.
     if (dataUrl === model.get("drawing_png")) return;
@@ -293,19 +321,42 @@ function render({ model, el }) {
   }
 
   function onClear() {
+    strokes.length = 0;
     wipe(ctx, size); // at once, without waiting for the kernel
     model.send({ type: "clear" });
   }
 
+  function onUndo() {
+    strokes.pop();
+    if (strokes.length === 0) onClear();
+    else {
+      redraw(ctx, size, strokes);
+      sendDrawing();
+    }
+  }
+
   function onMessage(message) {
-    if (message && message.type === "clear") wipe(ctx, size); // clear(), or Clear in another view
+    if (message && message.type === "clear") {
+      strokes.length = 0; // clear(), or Clear in another view
+      wipe(ctx, size);
+    }
   }
 
   function onResult() {
-    renderResult(parts, model.get("result"));
+    const result = model.get("result");
+    // A "not a digit" right after a pen-up may be a digit half drawn: greyed until the pen rests.
+    const waited = performance.now() - lastPenUp;
+    const provisional = result.status === "not_a_digit" && waited < PROVISIONAL_MS;
+    renderResult(parts, result, provisional);
+    clearTimeout(settle);
+    if (provisional) {
+      settle = setTimeout(() => {
+        if (performance.now() - lastPenUp >= PROVISIONAL_MS) delete parts.root.dataset.provisional;
+      }, PROVISIONAL_MS - waited);
+    }
   }
 
-  const detachPen = attachPen(parts.canvas, ctx, size, sendDrawing);
+  const detachPen = attachPen(parts.canvas, ctx, size, strokes, sendDrawing);
   function onThresholdSent() {
     // Python relabels the last drawing, if there is one: show the answer as outdated until then.
     if ("unsureBelow" in parts.root.dataset) parts.root.dataset.pending = "true";
@@ -318,11 +369,13 @@ function render({ model, el }) {
     onThresholdSent,
   );
   parts.clear.addEventListener("click", onClear);
+  parts.undo.addEventListener("click", onUndo);
   model.on("change:result", onResult);
   model.on("msg:custom", onMessage);
   onResult();
 
   return () => {
+    clearTimeout(settle);
     detachPen();
     detachThreshold();
     model.off("change:result", onResult);

@@ -82,14 +82,14 @@ def encode_png_data_url(image: np.ndarray) -> str:
 
 def prediction_to_result(prediction: Prediction) -> dict[str, Any]:
     """The JSON the page renders: ``Prediction.as_dict()`` plus the model input as a PNG."""
-    result = prediction.as_dict(top_k=3)
+    result = prediction.as_dict(top_k=10)  # all ten digits, most likely first
     model_input = prediction.model_input
     result["model_input"] = "" if model_input is None else encode_png_data_url(model_input)
     return result
 
 
 class DigitCanvas(anywidget.AnyWidget):
-    """Draw a digit with mouse, pen or finger and see the model's top three guesses."""
+    """Draw a digit with mouse, pen or finger; see the answer and all ten probabilities."""
 
     _esm = Path(__file__).parent / "canvas.js"
     _css = Path(__file__).parent / "canvas.css"

@@ -225,7 +225,7 @@ def wait_for_kernel(url: str, timeout_s: float) -> None:
 
 def open_canvas(page, url: str) -> dict[str, float]:
     """Open canvas.ipynb, run all cells from the menu, and return the canvas's bounding box."""
-    page.goto(f"{url}/lab/tree/canvas.ipynb", timeout=60_000)
+    page.goto(f"{url}/lab/tree/canvas.ipynb?reset", timeout=60_000)
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
     wait_for_kernel(url, KERNEL_READY_MS / 1000)
     # Run > Run All Cells, as a person would.
@@ -326,7 +326,7 @@ def draw_and_read(page, box: dict[str, float], digit: int, screenshot: Path) -> 
     assert shown == str(digit), f"drew {digit}, the page says {shown!r} ({status})"
     assert status_of(page) == "digit", f"drew {digit}, the page says {status!r}"
     assert page.text_content('[data-testid="badge"]') == ""
-    assert page.locator('[data-testid="bar"]').count() == 3
+    assert page.locator('[data-testid="bar"]').count() == 10  # all ten digits
     src = page.get_attribute('[data-testid="model-input"]', "src")
     assert src.startswith("data:image/png;base64,")
     return latencies[-1]
@@ -397,6 +397,19 @@ def check_threshold_keys(page, screenshot: Path) -> None:
     assert notebook_state(page) == notebook_before, "the keys reached the notebook"
 
 
+def check_undo(page, box: dict[str, float], last_stroke: list[Point]) -> None:
+    """Undo takes the last stroke away and answers again; drawing it again gives the digit back."""
+    before = updates(page)
+    page.click('[data-testid="undo"]')
+    page.wait_for_function(
+        f"document.querySelector('{ROOT}').dataset.updates > {before}", timeout=ANSWER_MS
+    )
+    without = page.text_content('[data-testid="digit"]')
+    assert without != "7", "undo left the 7 as it was"
+    stroke(page, box, last_stroke)
+    assert page.text_content('[data-testid="digit"]') == "7"
+
+
 @pytest.mark.timeout(240, func_only=True)  # the checkpoint fixture may train first
 def test_drawn_digits_are_read_in_jupyterlab(
     chromium_path: str, lab_url: str, test_output_dir: Path
@@ -420,6 +433,7 @@ def test_drawn_digits_are_read_in_jupyterlab(
                 latencies[digit] = draw_and_read(page, box, digit, shot)
                 if digit == 7:
                     check_threshold_keys(page, test_output_dir / "canvas_threshold_1.png")
+                    check_undo(page, box, DIGITS[7][-1])
                 clear(page)
             for name, points in (("a dot", DOT), ("a zig-zag", ZIGZAG)):
                 shot = test_output_dir / f"canvas_{name.split()[-1]}.png"
@@ -436,7 +450,7 @@ def test_drawn_digits_are_read_in_jupyterlab(
 
 def run_all(page, url: str, name: str) -> None:
     """Open ``name`` and run all its cells from the menu, as a person would."""
-    page.goto(f"{url}/lab/tree/{name}", timeout=60_000)
+    page.goto(f"{url}/lab/tree/{name}?reset", timeout=60_000)  # no tabs of an earlier page
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
     wait_for_kernel(url, KERNEL_READY_MS / 1000)
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
