@@ -200,6 +200,11 @@ def _read_metrics(path: Path) -> dict[str, Any]:
     return metrics
 
 
+def _checkpoint_option(parser: argparse.ArgumentParser, verb: str) -> None:
+    help_text = f"checkpoint to {verb} (default: artifacts/{DEFAULT_CHECKPOINT})"
+    parser.add_argument("--checkpoint", type=Path, default=None, help=help_text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for all commands."""
     from mnist_helpers.runs.parameters import DEFAULT_UNSURE_BELOW
@@ -216,12 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Classify image files through the same preprocessing as the drawing canvas.",
     )
     predict.add_argument("images", nargs="+", help="image files (PNG, JPEG, ...)")
-    predict.add_argument(
-        "--checkpoint",
-        type=Path,
-        default=None,
-        help=f"checkpoint to use (default: artifacts/{DEFAULT_CHECKPOINT})",
-    )
+    _checkpoint_option(predict, "use")
     predict.add_argument("--json", action="store_true", help="print one JSON object per image")
     predict.add_argument(
         "--top", type=top_count, default=3, help="how many top digits to show, 1 to 10 (3)"
@@ -241,18 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
         "names in the file's metadata), then check that onnxruntime matches PyTorch on the 10,000 "
         'MNIST test images. Needs the export extra: pip install -e ".[export]".',
     )
-    export.add_argument(
-        "--checkpoint",
-        type=Path,
-        default=None,
-        help=f"checkpoint to export (default: artifacts/{DEFAULT_CHECKPOINT})",
-    )
-    export.add_argument(
-        "--onnx",
-        type=output_path,
-        default=None,
-        help=f"where to write the ONNX file (default: artifacts/{DEFAULT_ONNX})",
-    )
+    _checkpoint_option(export, "export")
+    onnx_help = f"where to write the ONNX file (default: artifacts/{DEFAULT_ONNX})"
+    export.add_argument("--onnx", type=output_path, default=None, help=onnx_help)
     export.set_defaults(handler=cmd_export)
 
     summary = commands.add_parser("summary", help="show the metrics and files of the last run")
