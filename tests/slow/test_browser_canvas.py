@@ -215,8 +215,11 @@ def wait_for_kernel(url: str, timeout_s: float) -> None:
     """Wait until the page's kernel is idle and connected: Run All before that asks for a kernel."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        with urllib.request.urlopen(f"{url}/api/kernels", timeout=5) as response:
-            kernels = json.load(response)
+        try:
+            with urllib.request.urlopen(f"{url}/api/kernels", timeout=5) as response:
+                kernels = json.load(response)
+        except OSError:  # the server may answer 500 while an earlier page's kernel shuts down
+            kernels = []
         if any(k["execution_state"] == "idle" and k["connections"] > 0 for k in kernels):
             return
         time.sleep(0.3)
