@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
 from mnist_helpers.data import MNIST_MEAN, MNIST_STD, load_mnist, normalize_images, split_indices
 from mnist_helpers.errors import ParameterError
-from mnist_helpers.images.training_mix import TrainingMix
+from mnist_helpers.images.training_mix import NONDIGIT_SHARE, TYPED_SHARE, TrainingMix
 from mnist_helpers.runs.parameters import EVAL_BATCH_SIZE, SMALL_RUN_EVAL, SMALL_RUN_TRAIN
 
 # What the loops iterate over: ``(images, labels)`` batches, from TensorBatches or a DataLoader.
@@ -139,16 +139,25 @@ def make_train_val_loaders(
     seed: int,
     device: torch.device,
     augment: bool,
+    typed_digits: bool | None = None,
+    nondigits_with_arbitrary_labels: bool | None = None,
     small_run: bool = False,
     mean: float = MNIST_MEAN,
     std: float = MNIST_STD,
 ) -> TrainValLoaders:
     """Split the 60,000 training images by ``seed`` and build the two loaders on ``device``.
 
-    ``augment`` gives the training loader ``TrainingMix``; validation never augments.
+    The training loader's ``TrainingMix`` moves the digits when ``augment``, swaps in typed digits
+    when ``typed_digits`` and non-digits with arbitrary labels when
+    ``nondigits_with_arbitrary_labels`` (None: as ``augment``). Validation never changes.
     """
-    if not isinstance(augment, bool):
-        raise ParameterError(f"augment must be True or False; got {augment!r}")
+    typed = augment if typed_digits is None else typed_digits
+    nondigits = (
+        augment if nondigits_with_arbitrary_labels is None else nondigits_with_arbitrary_labels
+    )
+    for name, value in (("augment", augment), ("typed_digits", typed), ("nondigits", nondigits)):
+        if not isinstance(value, bool):
+            raise ParameterError(f"{name} must be True or False; got {value!r}")
     train = load_mnist(train=True)
     train_indices, val_indices = split_indices(len(train), val_fraction, seed)
     if small_run:
@@ -163,8 +172,16 @@ def make_train_val_loaders(
             shuffle=True,
             seed=seed,
             # Moved digits, one in ten swapped for a generated non-digit and a few for typed
-            # digits (training_mix).
-            augment=TrainingMix(mean=mean, std=std) if augment else None,
+            # digits (training_mix), as the switches say.
+            augment=TrainingMix(
+                mean=mean,
+                std=std,
+                move=augment,
+                typed_share=TYPED_SHARE if typed else 0.0,
+                nondigit_share=NONDIGIT_SHARE if nondigits else 0.0,
+            )
+            if augment or typed or nondigits
+            else None,
         ),
         val_loader=TensorBatches(
             images[val_indices].to(device), train.labels[val_indices].to(device), EVAL_BATCH_SIZE
@@ -174,7 +191,7 @@ def make_train_val_loaders(
         train_digits=TensorBatches(
             images[measured].to(device), train.labels[measured].to(device), EVAL_BATCH_SIZE
         )
-        if augment
+        if nondigits
         else None,
     )
 

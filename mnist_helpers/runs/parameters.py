@@ -205,7 +205,11 @@ class TrainParams(CommonParams):
     batch_size: int = 64
     val_fraction: float = 0.15
     recipe: str = "default"
-    augment: bool = True
+    augment: bool = True  # moves: every training digit rotated, scaled, shifted a little
+    typed_digits: bool = True  # 3 in 100 training images become a typed digit, label kept
+    # 1 in 10 training images become a generated non-digit that keeps the replaced digit's label,
+    # an arbitrary one: the name says so because it changes what the labels mean.
+    nondigits_with_arbitrary_labels: bool = True
     resume: str = ""
     deterministic: bool = False
     precision: str = "auto"
@@ -229,6 +233,8 @@ class TrainParams(CommonParams):
             object.__setattr__(self, "recipe", canonical_recipe(self.recipe))
         _check_choice("recipe", self.recipe, RECIPES)
         _check_bool("augment", self.augment)
+        _check_bool("typed_digits", self.typed_digits)
+        _check_bool("nondigits_with_arbitrary_labels", self.nondigits_with_arbitrary_labels)
         _check_bool("deterministic", self.deterministic)
         from mnist_helpers.device import PRECISION_CHOICES
 

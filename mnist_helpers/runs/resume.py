@@ -37,9 +37,15 @@ FROZEN_ON_RESUME = {
     "recipe": "it chose the model, the learning-rate schedule and the augmentation",
     "batch_size": "it fixed the steps per epoch, the shuffling and the schedule",
     "augment": "it decided what the finished epochs trained on",
+    "typed_digits": "it decided what the finished epochs trained on",
+    "nondigits_with_arbitrary_labels": "it decided what the finished epochs trained on",
     "lr": "the optimizer's state and the learning-rate schedule were built for it; to try another "
     "rate, start afresh",
 }
+
+
+# Switches that older checkpoints folded into ``augment``.
+STAND_IN_SWITCHES = ("typed_digits", "nondigits_with_arbitrary_labels")
 
 
 def schedule_spans_run(recipe: Recipe) -> bool:
@@ -80,7 +86,10 @@ def _check_rng_state(state: Any, source: str) -> None:
 
 def check_resume_fits(checkpoint: Mapping[str, Any], params: TrainParams, source: str) -> None:
     """Raise ResumeError saying why ``checkpoint`` cannot be continued with ``params``."""
-    saved = checkpoint.get("params") or {}
+    saved = dict(checkpoint.get("params") or {})
+    for switch in STAND_IN_SWITCHES:  # older runs had one switch, augment, for all three
+        if switch not in saved and "augment" in saved:
+            saved[switch] = saved["augment"]
     if checkpoint.get("optimizer_state") is None or not all(k in saved for k in FROZEN_ON_RESUME):
         raise ResumeError(
             f"resume: {source} holds no training state (an inference checkpoint such as "

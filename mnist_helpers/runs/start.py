@@ -63,7 +63,8 @@ class TrainingRun:
         p = self.params
         return (
             f"recipe: {p.recipe} · lr {p.lr} · batch {p.batch_size} · epochs {p.epochs}"
-            f" · augment {p.augment or self.recipe.augment} · seed {p.seed}\n"
+            f" · moves {p.augment or self.recipe.augment} · typed digits {p.typed_digits}"
+            f" · non-digits {p.nondigits_with_arbitrary_labels} · seed {p.seed}\n"
             f"device: {self.device.type} · precision: {precision_label(self.autocast_dtype)}"
             + (" · small run" if p.small_run else "")
             + (f"\nresuming at epoch {self.start_epoch} from {p.resume}" if p.resume else "")
@@ -148,6 +149,8 @@ def start_training_run(
                 seed=params.seed,
                 device=device,
                 augment=params.augment or recipe.augment,
+                typed_digits=params.typed_digits,
+                nondigits_with_arbitrary_labels=params.nondigits_with_arbitrary_labels,
                 small_run=params.small_run,
             )
         setup = build_training(
