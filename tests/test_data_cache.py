@@ -189,6 +189,7 @@ def test_an_unwritable_cache_location_still_loads_with_a_warning(root: Path) -> 
         assert _is_real_test_part(load_mnist(train=False, root=root))
 
 
+@pytest.mark.slow  # a fresh Python that imports torch: seconds
 def test_loading_data_and_writing_a_checkpoint_import_no_heavy_extras() -> None:
     # torchvision alone costs one to several seconds to import; the training path needs none of it.
     code = (

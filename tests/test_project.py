@@ -129,6 +129,7 @@ def test_committed_notebook_is_clean_and_has_outputs(path):
         assert not re.search(r"^\s*(class|def)\s+\w+", cell.source, re.MULTILINE), cell.source
 
 
+@pytest.mark.slow  # a fresh Python that imports torch: seconds
 def test_importing_the_package_has_no_side_effects(tmp_path):
     script = """
 import os, random, sys

@@ -217,8 +217,18 @@ def plot_confidence_histogram(
     fig = _figure(7, 3.2)
     ax = fig.add_subplot()
     bins = bin_edges(num_bins).tolist()
-    ax.hist(confidence[correct].numpy(), bins=bins, log=True, alpha=0.7, label="right")
-    ax.hist(confidence[~correct].numpy(), bins=bins, log=True, alpha=0.7, color=WARN, label="wrong")
+    # Outlines, not filled bars: filled bars drawn over each other mix into a colour of their own
+    # that the legend would not name.
+    for members, colour, name in ((correct, ACCENT, "right"), (~correct, WARN, "wrong")):
+        ax.hist(
+            confidence[members].numpy(),
+            bins=bins,
+            log=True,
+            histtype="step",
+            linewidth=2,
+            color=colour,
+            label=name,
+        )
     ax.set_xlabel("probability of the predicted digit")
     ax.set_ylabel("images (log)")
     ax.set_title("Confidence of right and wrong predictions")
@@ -245,7 +255,10 @@ def plot_probabilities(logits: Sequence[float], title: str = "Logits and probabi
     prob_ax.set_yticks(range(int(floor), 1, max(1, int(-floor) // 6)))
     prob_ax.set_yticklabels([f"1e{t}" for t in prob_ax.get_yticks().astype(int)])
     prob_ax.set_ylabel("probability (log scale)")
-    prob_ax.set_title("Softmax probabilities")
+    prob_ax.set_title(
+        f"Softmax probabilities (bars start at 1e{int(floor)}, a power of ten below the smallest)",
+        fontsize=9,
+    )
     for ax in (logit_ax, prob_ax):
         ax.set_xticks(range(len(scores)))
         ax.set_xlabel("digit")

@@ -54,6 +54,7 @@ def test_the_stop_button_ends_training_in_one_line_and_keeps_finished_epochs(tmp
     start_training_run(_params(tmp_path / "a"), device=CPU, data=tiny_loaders()).folder.release()
 
 
+@pytest.mark.slow  # a fresh Python that imports torch: seconds
 def test_a_busy_folder_is_refused_before_any_data_is_asked_for(tmp_path):
     first = start_training_run(_params(tmp_path / "b"), device=CPU, data=tiny_loaders())
     try:

@@ -380,3 +380,20 @@ def test_feature_maps_show_the_input_and_one_scale_per_row():
     assert len(panels) == 3 * 4
     for row in range(3):
         assert len({panel.images[0].get_clim() for panel in panels[row * 4 : row * 4 + 4]}) == 1
+
+
+def test_the_confidence_histogram_draws_outlines_that_the_legend_names():
+    from mnist_helpers.teaching.plots import plot_confidence_histogram
+
+    confidence = torch.tensor([0.99, 0.95, 0.6, 0.55, 0.98])
+    correct = torch.tensor([True, True, False, False, True])
+    ax = plot_confidence_histogram(confidence, correct).axes[0]
+    assert all(not patch.get_fill() for patch in ax.patches)  # no overlap can mix colours
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["right", "wrong"]
+
+
+def test_the_probability_bars_say_where_they_start():
+    from mnist_helpers.teaching.plots import plot_probabilities
+
+    fig = plot_probabilities([8.0, 1.0, -2.0, 0.0, 0.5, -1.0, 2.0, 0.0, 1.0, -3.0])
+    assert "bars start at 1e" in fig.axes[1].get_title()
