@@ -237,3 +237,33 @@ def test_peak_memory_is_bounded_whatever_the_shape_or_bit_depth(tmp_path: Path) 
         # All black: preprocessing would call it blank, but decoding itself succeeds.
         assert outcome == "decoded" and extra < ACCEPTED_EXTRA_MB, (name, extra)
     print({name: f"{mb:.0f} MB" for name, mb in measured.items()})
+
+
+@pytest.mark.timeout(20)  # a FIFO read would hang: fail instead
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("folder", "is a directory, not a file"),
+        ("fifo", "is not a regular file: it is a FIFO"),
+        ("device", "is not a regular file: it is a device"),
+        ("huge", "is too large"),
+    ],
+)
+def test_check_image_file_refuses_before_decoding(kind, message, tmp_path):
+    import os
+
+    from mnist_helpers.errors import ImageInputError
+    from mnist_helpers.images.image_files import check_image_file
+    from tests.helpers import png_claiming_size
+
+    target = tmp_path / "input.png"
+    if kind == "folder":
+        target.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "device":
+        target.symlink_to("/dev/zero")
+    else:
+        png_claiming_size(target, 10_000, 10_000)  # decoding would need 100 MB and more
+    with pytest.raises(ImageInputError, match=message):
+        check_image_file(target)

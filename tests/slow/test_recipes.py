@@ -14,7 +14,7 @@ def test_02_and_03_complete_with_the_recipe(recipe, tmp_path):
     artifacts = tmp_path / "artifacts"
     common = {"small_run": True, "artifacts_dir": artifacts}
     for name, parameters in (
-        ("02_train", {**common, "recipe": recipe, "epochs": 2}),
+        ("02_train", {**common, "recipe": recipe, "epochs": 1}),
         ("03_evaluate", common),
     ):
         result = NotebookRun(name, tmp_path / f"{name}.ipynb", parameters).wait(timeout=600)
