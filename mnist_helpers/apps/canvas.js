@@ -63,6 +63,7 @@ function buildDrawingSide() {
     step: "0.05",
     tabindex: "0",
     "aria-label": "unsure below this top probability",
+    "data-lm-suppress-shortcuts": "true", // Lumino checks the focused element itself first
   });
   const thresholdValue = element("span", "dc-threshold-value");
   thresholdLabel.append("unsure below ", threshold, thresholdValue);
@@ -94,7 +95,13 @@ function buildAnswerSide() {
 }
 
 function buildDom(el, size) {
-  const root = element("div", "dc-root", { "data-testid": "digit-canvas", "data-updates": "0" });
+  // data-lm-suppress-shortcuts: JupyterLab and Notebook 7 (Lumino) then leave the keys pressed
+  // in the widget to it, instead of reading arrows as "next cell" or "collapse the heading".
+  const root = element("div", "dc-root", {
+    "data-testid": "digit-canvas",
+    "data-updates": "0",
+    "data-lm-suppress-shortcuts": "true",
+  });
   root.style.setProperty("--dc-size", `${size}px`); // canvas.css sizes the canvas from it
   const drawing = buildDrawingSide();
   const answerSide = buildAnswerSide();

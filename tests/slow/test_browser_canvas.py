@@ -375,7 +375,9 @@ def wait_for_answer_read_with(page, value: str) -> None:
 
 
 def check_threshold_keys(page, screenshot: Path) -> None:
-    """Keys move the threshold and reach Python, which relabels; JupyterLab does not see them."""
+    """Keys move the threshold and reach Python, which relabels; the notebook does not see them."""
+    # Focus first: Notebook 7 makes the cell holding the focus the active one, which is not a key.
+    page.locator('[data-testid="unsure-below"]').focus()
     notebook_before = notebook_state(page)
     start = float(page.locator('[data-testid="unsure-below"]').input_value())
     step = float(page.get_attribute('[data-testid="unsure-below"]', "step"))
@@ -537,6 +539,37 @@ def test_the_inside_tools_answer_the_mouse_and_the_keyboard_in_jupyterlab(
             page.screenshot(path=str(test_output_dir / "inside_tools.png"), full_page=True)
         except Exception:
             page.screenshot(path=str(test_output_dir / "inside_failure.png"))
+            raise
+        finally:
+            browser.close()
+
+
+@pytest.mark.timeout(240, func_only=True)
+def test_in_notebook_7_the_canvas_reads_and_its_keys_stay_in_the_widget(
+    chromium_path: str, lab_url: str, test_output_dir: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(30_000)
+        try:
+            page.goto(f"{lab_url}/notebooks/canvas.ipynb", timeout=60_000)  # Notebook 7
+            page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+            wait_for_kernel(lab_url, KERNEL_READY_MS / 1000)
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+            page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+            canvas = page.locator('[data-testid="canvas"]')
+            canvas.wait_for(state="visible", timeout=KERNEL_READY_MS)
+            canvas.scroll_into_view_if_needed()
+            box = canvas.bounding_box()
+            draw_and_read(page, box, 7, test_output_dir / "notebook7_canvas_7.png")
+            check_threshold_keys(page, test_output_dir / "notebook7_threshold.png")
+        except Exception:
+            page.screenshot(path=str(test_output_dir / "notebook7_failure.png"))
             raise
         finally:
             browser.close()
