@@ -3,7 +3,7 @@
 Each answer has a status. ``"digit"``: the model is sure enough of one digit. ``"unsure"``: it
 hesitates, mostly between two digits. ``"not_a_digit"``: its probability is spread over the digits
 with none of them strong, which is how a model trained with generated non-digits answers anything
-that is not a digit (see ``outlier_exposure``). ``"blank"``: nothing was drawn.
+that is not a digit (see ``images/train_nondigits.py``). ``"blank"``: nothing was drawn.
 """
 
 from __future__ import annotations

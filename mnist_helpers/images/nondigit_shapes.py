@@ -35,7 +35,7 @@ FONT_FILES = (
     "STIXGeneralBol.ttf",
 )
 # Matplotlib's Computer Modern faces with digits and letters: used only for training material
-# (outlier_exposure, typed_digits), never by the evaluation sets above.
+# (train_nondigits, train_typed_digits), never by the evaluation sets above.
 COMPUTER_MODERN_FONTS = ("cmr10.ttf", "cmss10.ttf", "cmtt10.ttf", "cmb10.ttf", "cmti10.ttf")
 
 

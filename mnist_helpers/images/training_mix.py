@@ -1,9 +1,9 @@
 """What the model trains on in an epoch: the digits, moved a little, with two kinds of stand-ins.
 
-- One image in ten becomes a generated non-digit (``outlier_exposure``) that keeps the label of
+- One image in ten becomes a generated non-digit (``train_nondigits``) that keeps the label of
   the digit it replaced: a label as good as random, which teaches a flat answer for non-digits.
-- A few become a typed digit of the same label (``typed_digits``), so typed and bold digits are
-  read as well as handwriting.
+- A few become a typed digit of the same label (``train_typed_digits``), so typed and bold digits
+  are read as well as handwriting.
 
 Every epoch draws new places, new picks and new moves; the batches keep their size, so an epoch
 has as many steps as without them (the mix itself costs well under a second per epoch).

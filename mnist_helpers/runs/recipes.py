@@ -1,4 +1,4 @@
-"""Training recipes: the default, the seed notebook's constant-rate one and a stronger one.
+"""Training recipes: the default, a constant-rate one and a stronger one.
 
 One parameter (``recipe``) chooses among them; each names its model arguments, learning-rate
 schedule and augmentation.

@@ -1,6 +1,6 @@
 """Small worked examples for the notebooks: a hand-made convolution, ReLU, max-pool, and where a
 trained model looks (saliency and occlusion). Each returns numbers; the figures live in
-``teaching_plots``."""
+``example_figures``."""
 
 from __future__ import annotations
 
