@@ -189,3 +189,21 @@ def expected_calibration_error(table: list[ReliabilityBin]) -> float:
     return sum(
         row.count * abs(row.accuracy - row.mean_confidence) for row in table if row.count
     ) / (total)
+
+
+def threshold_for_accuracy(
+    confidence: torch.Tensor, correct: torch.Tensor, target: float
+) -> tuple[float, float] | None:
+    """The lowest confidence threshold whose answers above it are right at least ``target`` of
+    the time, and the share of answers it leaves out; None when no threshold reaches ``target``.
+
+    The answers are sorted from the most sure down, and the longest top stretch whose accuracy is
+    still at least ``target`` is kept.
+    """
+    order = confidence.argsort(descending=True)
+    running = correct[order].double().cumsum(0) / torch.arange(1, len(order) + 1)
+    reaching = (running >= target).nonzero()
+    if len(reaching) == 0:
+        return None
+    keep = int(reaching.max()) + 1
+    return float(confidence[order[keep - 1]]), 1 - keep / len(order)

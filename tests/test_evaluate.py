@@ -48,3 +48,16 @@ def test_summary_is_json_ready():
     assert restored["acc"] == 0.9 and restored["num_errors"] == 1 and restored["num_images"] == 10
     assert restored["confusion_matrix"][3][8] == 1 and len(restored["confusion_matrix"]) == 10
     assert restored["per_class"][3]["recall"] == 0.0
+
+
+def test_the_threshold_for_an_accuracy_keeps_the_surest_answers_that_reach_it():
+    from mnist_helpers.evaluate import threshold_for_accuracy
+
+    confidence = torch.tensor([0.99, 0.98, 0.97, 0.6, 0.5])
+    correct = torch.tensor([True, True, False, True, False])
+    # The top two are right; the third is wrong: 2 of 3 no longer reach 0.9.
+    threshold, left_out = threshold_for_accuracy(confidence, correct, 0.9)
+    assert threshold == pytest.approx(0.98) and left_out == pytest.approx(0.6)
+    all_right = torch.ones(5, dtype=torch.bool)
+    assert threshold_for_accuracy(confidence, all_right, 0.9) == (pytest.approx(0.5), 0.0)
+    assert threshold_for_accuracy(torch.tensor([0.9]), torch.tensor([False]), 0.5) is None

@@ -32,6 +32,9 @@ const KEY_EVENTS = ["keydown", "keyup", "keypress"];
 // An answer that arrives this soon after a pen-up, while the drawing may still be growing, is
 // shown as provisional (greyed, "still drawing?") rather than as a red "not a digit".
 const PROVISIONAL_MS = 700;
+// No answer this long after sending a drawing: the kernel is busy, or it restarted and this
+// widget is no longer connected to it. The page says so instead of looking alive.
+const NO_ANSWER_MS = 10_000;
 
 function element(tag, className, attributes = {}) {
   const node = document.createElement(tag);
@@ -316,12 +319,26 @@ function render({ model, el }) {
   const strokes = []; // every stroke's points since the last Clear
   let lastPenUp = 0;
   let settle = null; // the timer that drops the provisional mark once the pen has rested
+  let waiting = null; // the timer that gives up on an answer (see NO_ANSWER_MS)
+
+  function noAnswer() {
+    // The last answer belongs to another drawing: take it down rather than leave it looking alive.
+    parts.root.dataset.status = "no-answer";
+    parts.digit.textContent = "–";
+    parts.badge.textContent = "";
+    parts.bars.replaceChildren();
+    parts.modelInput.removeAttribute("src");
+    parts.status.textContent =
+      "no answer from the kernel: if it restarted, run this cell again (if it is busy, wait)";
+  }
 
   function sendDrawing() {
     lastPenUp = performance.now();
     const dataUrl = parts.canvas.toDataURL("image/png");
     // Backbone ignores a value equal to the current one, so only wait for answers that will come.
     if (dataUrl === model.get("drawing_png")) return;
+    clearTimeout(waiting);
+    waiting = setTimeout(noAnswer, NO_ANSWER_MS);
     parts.root.dataset.pending = "true";
     model.set("drawing_png", dataUrl);
     model.save_changes();
@@ -350,6 +367,7 @@ function render({ model, el }) {
   }
 
   function onResult() {
+    clearTimeout(waiting);
     const result = model.get("result");
     // A "not a digit" right after a pen-up may be a digit half drawn: greyed until the pen rests.
     const waited = performance.now() - lastPenUp;
@@ -383,6 +401,7 @@ function render({ model, el }) {
 
   return () => {
     clearTimeout(settle);
+    clearTimeout(waiting);
     detachPen();
     detachThreshold();
     model.off("change:result", onResult);

@@ -544,6 +544,26 @@ def test_the_inside_tools_answer_the_mouse_and_the_keyboard_in_jupyterlab(
             browser.close()
 
 
+def check_kernel_restart(page, box: dict[str, float], screenshot: Path) -> None:
+    """After a kernel restart the canvas cannot answer: it must say so, not look alive."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Kernel").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Restart Kernel")).first.click()
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    page.wait_for_timeout(3000)  # the old kernel is gone and the widget's connection with it
+    page.locator('[data-testid="clear"]').click()  # wipes at once, in the page
+    points = DIGITS[1][0]
+    side = box["width"]
+    page.mouse.move(box["x"] + points[0][0] * side, box["y"] + points[0][1] * side)
+    page.mouse.down()
+    page.mouse.move(box["x"] + points[1][0] * side, box["y"] + points[1][1] * side, steps=20)
+    page.mouse.up()
+    page.wait_for_selector(f'{ROOT}[data-status="no-answer"]', timeout=20_000)
+    assert "run this cell again" in page.text_content('[data-testid="status"]')
+    assert page.text_content('[data-testid="digit"]') == "–"  # the old answer is taken down
+    assert page.locator('[data-testid="bar"]').count() == 0
+    page.locator(ROOT).screenshot(path=str(screenshot))
+
+
 @pytest.mark.timeout(240, func_only=True)
 def test_in_notebook_7_the_canvas_reads_and_its_keys_stay_in_the_widget(
     chromium_path: str, lab_url: str, test_output_dir: Path
@@ -568,6 +588,7 @@ def test_in_notebook_7_the_canvas_reads_and_its_keys_stay_in_the_widget(
             box = canvas.bounding_box()
             draw_and_read(page, box, 7, test_output_dir / "notebook7_canvas_7.png")
             check_threshold_keys(page, test_output_dir / "notebook7_threshold.png")
+            check_kernel_restart(page, box, test_output_dir / "notebook7_restarted.png")
         except Exception:
             page.screenshot(path=str(test_output_dir / "notebook7_failure.png"))
             raise
