@@ -27,6 +27,13 @@ class LearningRateLab(widgets.VBox):
         self.lr = widgets.FloatLogSlider(
             value=0.1, base=10, min=-3, max=1, step=0.25, description="lr"
         )
+        # The same rate as a number box, linked both ways: type a rate, or use the arrow keys in
+        # the box (Notebook 7 gives a slider's arrow keys to the notebook).
+        self.lr_box = widgets.BoundedFloatText(
+            value=0.1, min=0.001, max=10.0, step=0.01, layout={"width": "90px"}
+        )
+        widgets.jslink((self.lr, "value"), (self.lr_box, "value"))
+        self.lr_box.add_class("lr-box")
         self.train_button = widgets.Button(description=f"train {steps} steps")
         self.clear_button = widgets.Button(description="clear the plot")
         self.picture = widgets.Image(format="png")
@@ -39,7 +46,7 @@ class LearningRateLab(widgets.VBox):
         self.first_point_seconds = 0.0  # from the click to the first curve point on screen
         super().__init__(
             [
-                widgets.HBox([self.lr, self.train_button, self.clear_button]),
+                widgets.HBox([self.lr, self.lr_box, self.train_button, self.clear_button]),
                 self.picture,
                 self.status,
                 self.updates,

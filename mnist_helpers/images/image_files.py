@@ -64,7 +64,7 @@ def check_image_file(path: str | os.PathLike[str]) -> None:
 
     Notebooks call it on a path parameter before any other work, so a mistake stops at once.
     """
-    _open_path(Path(path), decode=False)
+    _open_path(Path(path), decode=False).close()
 
 
 def _open_path(path: Path, *, decode: bool = True) -> Image.Image:
@@ -81,10 +81,14 @@ def _open_path(path: Path, *, decode: bool = True) -> Image.Image:
             # Header only (size and mode, no pixels yet), and only formats a photo, scan or
             # drawing comes in: never EPS, which PIL hands to Ghostscript.
             image = Image.open(path, formats=IMAGE_FORMATS)
-        check_pixel_count(image.width, image.height, str(path))
-        if decode:
-            image.draft("L", (MAX_WORKING_SIDE, MAX_WORKING_SIDE))  # cheap JPEG downscale
-            image.load()
+        try:
+            check_pixel_count(image.width, image.height, str(path))
+            if decode:
+                image.draft("L", (MAX_WORKING_SIDE, MAX_WORKING_SIDE))  # cheap JPEG downscale
+                image.load()
+        except BaseException:
+            image.close()  # a refused or damaged file leaves no open handle behind
+            raise
     except ImageInputError:
         raise
     except Image.DecompressionBombError:

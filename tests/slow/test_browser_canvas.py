@@ -330,14 +330,23 @@ def draw_and_read(page, box: dict[str, float], digit: int, screenshot: Path) -> 
     assert status_of(page) == "digit", f"drew {digit}, the page says {status!r}"
     assert page.text_content('[data-testid="badge"]') == ""
     assert page.locator('[data-testid="bar"]').count() == 10  # all ten digits
+    assert answer_beside_canvas(page)
     src = page.get_attribute('[data-testid="model-input"]', "src")
     assert src.startswith("data:image/png;base64,")
     return latencies[-1]
 
 
+def answer_beside_canvas(page) -> bool:
+    """Whether the answer panel sits to the right of the canvas (not wrapped below it)."""
+    canvas = page.locator('[data-testid="canvas"]').bounding_box()
+    answer = page.locator(".dc-answer").bounding_box()
+    return answer["x"] >= canvas["x"] + canvas["width"] and answer["y"] < canvas["y"] + 40
+
+
 def draw_non_digit(page, box: dict[str, float], name: str, points: list[Point], shot: Path) -> None:
     """Draw something that is not a digit; the page must not show it as a confident digit."""
     stroke(page, box, points)
+    assert answer_beside_canvas(page), "the answer panel moved below the canvas"
     shown = page.text_content('[data-testid="digit"]')
     status = page.text_content('[data-testid="status"]')
     page.locator(ROOT).screenshot(path=str(shot))
@@ -591,6 +600,58 @@ def test_in_notebook_7_the_canvas_reads_and_its_keys_stay_in_the_widget(
             check_kernel_restart(page, box, test_output_dir / "notebook7_restarted.png")
         except Exception:
             page.screenshot(path=str(test_output_dir / "notebook7_failure.png"))
+            raise
+        finally:
+            browser.close()
+
+
+@pytest.mark.timeout(240, func_only=True)
+def test_in_notebook_7_the_inside_tools_take_their_keys(
+    chromium_path: str, lab_url: str, test_output_dir: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.set_default_timeout(30_000)
+        try:
+            page.goto(f"{lab_url}/notebooks/inside.ipynb", timeout=60_000)  # Notebook 7
+            page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+            wait_for_kernel(lab_url, KERNEL_READY_MS / 1000)
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+            page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+            page.locator(".lr-train").wait_for(timeout=KERNEL_READY_MS)
+            # A kernel value with the keyboard: focus first (Notebook 7 activates that cell).
+            cell = page.locator(".kernel-cell input").nth(4)
+            cell.scroll_into_view_if_needed()
+            cell.focus()
+            notebook_before = notebook_state(page)
+            seen = counter(page, "cp-updates")
+            for key in ("ArrowUp", "ArrowDown", "ArrowUp"):
+                page.keyboard.press(key)
+            wait_for_counter(page, "cp-updates", seen)
+            assert float(cell.input_value()) == 0.5  # 0 + 0.5 - 0.5 + 0.5
+            # The learning-rate slider with the keyboard.
+            box = page.locator(".lr-box input")  # Notebook 7: the rate typed in its box
+            box.focus()
+            box.fill("0.3")
+            page.keyboard.press("Tab")
+            page.locator(".lr-train").click()
+            page.wait_for_function(
+                "(document.querySelector('.lr-updates')?.dataset.n ?? 0) >= 30",
+                polling="raf",
+                timeout=60_000,
+            )
+            assert page.locator(".lr-updates").get_attribute("data-lr") != "0.1"
+            after = notebook_state(page)
+            assert after["cells"] == notebook_before["cells"]
+            assert after["collapsed"] == notebook_before["collapsed"]
+            page.screenshot(path=str(test_output_dir / "notebook7_inside.png"), full_page=True)
+        except Exception:
+            page.screenshot(path=str(test_output_dir / "notebook7_inside_failure.png"))
             raise
         finally:
             browser.close()
