@@ -201,3 +201,13 @@ def test_no_comment_cites_a_document_outside_the_repository():
         ]
     cited = [str(p.relative_to(REPO_ROOT)) for p in files if citation.search(p.read_text())]
     assert not cited, cited
+
+
+def test_02_fits_one_class_hour():
+    notebook = nbformat.read(REPO_ROOT / "notebooks" / "02_train.ipynb", as_version=4)
+    words = sum(len(c.source.split()) for c in notebook.cells if c.cell_type == "markdown")
+    longest = max(len(c.source.splitlines()) for c in notebook.cells if c.cell_type == "code")
+    assert words <= 1_900 and longest <= 20, (words, longest)
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    assert "inspect.getsource(MnistCNN)" in code  # the model's own source is shown
+    assert "weight -= sgd_lr * weight.grad" in code  # a plain gradient step, by hand
