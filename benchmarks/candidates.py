@@ -84,7 +84,9 @@ def project_candidate(
     passes what ``precision="auto"`` gives on the device. ``step_mode`` as in ``fit``.
     """
     torch.manual_seed(seed)
-    # Augmentation as 02_train's default parameter has it, so the default run is what is timed.
+    # The moves of 02's default (its ``augment`` switch), without the typed and non-digit
+    # stand-ins that 02 also mixes in: the step is what is timed here, and the reports in
+    # benchmarks/results were measured this way.
     augment = TrainParams().augment or recipe.augment
     train_loader = TensorBatches(
         data.train_images,
