@@ -27,9 +27,15 @@ INK_THRESHOLD = 0.2
 MIN_STROKE_IN_BOX = 2.0
 MAX_STROKE_IN_BOX = 4.0
 TARGET_STROKE_IN_BOX = 3.0
-# A drawing whose ink covers less than this share of the image, or is this faint, is blank.
+# A drawing whose ink covers less than this share of the image, or is this faint, is blank...
 MIN_INK_FRACTION = 0.0005
 MIN_CONTRAST = 0.08
+# ...unless that little ink is a digit small in a large image (a pen digit in a photo): at least
+# 8 pixels tall or wide, enough pixels, and dense in its own bounding box, unlike specks of noise
+# scattered over the whole image.
+MIN_SMALL_DIGIT_SIDE = 8
+MIN_SMALL_DIGIT_PIXELS = 20
+MIN_SMALL_DIGIT_DENSITY = 0.01
 
 
 @dataclass
@@ -157,6 +163,16 @@ def _center_by_mass(patch: np.ndarray) -> np.ndarray:
     return frame
 
 
+def _is_small_digit(crop: np.ndarray) -> bool:
+    """Whether the ink's bounding box holds enough, dense enough ink to be a small digit."""
+    inked = int((crop > 0).sum())
+    return (
+        max(crop.shape) >= MIN_SMALL_DIGIT_SIDE
+        and inked >= MIN_SMALL_DIGIT_PIXELS
+        and inked / crop.size >= MIN_SMALL_DIGIT_DENSITY
+    )
+
+
 def preprocess_steps(
     image: ImageInput, *, mean: float = MNIST_MEAN, std: float = MNIST_STD
 ) -> PreprocessSteps:
@@ -166,11 +182,13 @@ def preprocess_steps(
     """
     ink = ink_map(to_float_array(image))
     inked = ink > 0
-    if inked.mean() < MIN_INK_FRACTION or inked.sum() < 2:
+    if inked.sum() < 2:
         raise BlankImageError("the image is blank: draw a digit first")
     rows = np.flatnonzero(inked.any(axis=1))
     columns = np.flatnonzero(inked.any(axis=0))
     crop = ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    if inked.mean() < MIN_INK_FRACTION and not _is_small_digit(crop):
+        raise BlankImageError("the image is blank: draw a digit first")
     crop = _fit_stroke_width(crop)
     height, width = crop.shape
     scale = BOX_SIDE / max(height, width)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from mnist_helpers.data import MNIST_MEAN, MNIST_STD
 from mnist_helpers.errors import BlankImageError, ImageInputError
@@ -140,3 +140,49 @@ def test_preprocessing_undoes_a_move(mnist_test_split):
     here[2:30, 3:31] = digit
     there[10:38, 11:39] = digit  # the same digit 8 pixels down and right
     assert torch.equal(preprocess_image(here), preprocess_image(there))
+
+
+def _small_seven_in_a_large_photo(side: int = 3000, height: int = 200, pen: int = 8) -> Image.Image:
+    """A pen "7" ``height`` pixels tall on a white sheet ``side`` pixels square (issue 24)."""
+    sheet = Image.new("L", (side, side), 255)
+    left, top = side // 2 - height // 3, side // 2 - height // 2
+    right, bottom = left + 2 * height // 3, top + height
+    ImageDraw.Draw(sheet).line(
+        [(left, top), (right, top), (left + height // 6, bottom)], fill=20, width=pen
+    )
+    return sheet
+
+
+@pytest.mark.parametrize("pen", [3, 8], ids=["fine pen", "felt pen"])
+def test_a_small_digit_in_a_large_photo_is_framed_not_called_blank(pen: int) -> None:
+    """Reproduction: a 200-pixel "7" in a 3,000 x 3,000 photo was answered "the image is blank"
+    because its ink is under MIN_INK_FRACTION of the whole image."""
+    steps = preprocess_steps(_small_seven_in_a_large_photo(pen=pen))
+    # Framed like MNIST: the digit is 20 pixels tall, its centre of mass in the middle of the
+    # 28 x 28 frame, on a zero background.
+    assert steps.resized.shape[0] == 20
+    inked_rows = np.flatnonzero(steps.centered.max(axis=1) > 0)
+    assert inked_rows[-1] - inked_rows[0] + 1 == 20
+    rows, columns = np.indices(steps.centered.shape) + 0.5
+    mass = steps.centered.sum()
+    centre = ((rows * steps.centered).sum() / mass, (columns * steps.centered).sum() / mass)
+    assert np.allclose(centre, 14.0, atol=1.0)
+    assert (steps.centered < 0.2).mean() > 0.7  # mostly background, as in MNIST
+
+
+def test_specks_scattered_over_a_large_photo_are_still_blank() -> None:
+    """The small-digit rule needs dense ink: sparse noise over the whole sheet stays blank."""
+    rng = np.random.default_rng(0)
+    sheet = np.full((1500, 1500), 255, dtype=np.uint8)
+    rows, columns = rng.integers(0, 1500, size=(2, 100))
+    sheet[rows, columns] = 0
+    with pytest.raises(BlankImageError, match="draw a digit first"):
+        preprocess_image(sheet)
+
+
+def test_a_small_blob_on_the_canvas_is_still_blank() -> None:
+    """A dab under 8 pixels across is not a digit, however dense."""
+    image = np.zeros((280, 280), dtype=np.uint8)
+    image[100:106, 100:106] = 255
+    with pytest.raises(BlankImageError):
+        preprocess_image(image)

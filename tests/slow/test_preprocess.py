@@ -47,3 +47,30 @@ def test_a_digit_moved_a_few_pixels_keeps_its_class(trained_checkpoint, mnist_te
     before = predictor.probabilities(images).argmax(1)
     after = predictor.probabilities(_shifted(images, 2, -2)).argmax(1)
     assert (before == after).float().mean().item() >= 0.97
+
+
+@pytest.mark.slow
+def test_the_command_line_reads_small_digits_in_large_photos(
+    trained_checkpoint, mnist_test_split, tmp_path, capsys
+):
+    """Issue 24's reproduction, through ``mnist-helpers predict``: MNIST test digits, 200 pixels
+    tall, dark on a white 3,000 x 3,000 JPEG, were answered "the image is blank"."""
+    import json
+
+    from PIL import Image
+
+    from mnist_helpers.apps.cli import main
+
+    paths, labels = [], []
+    for index in range(10):
+        digit = Image.fromarray(255 - mnist_test_split.images[index].numpy()).resize((200, 200))
+        sheet = Image.new("L", (3000, 3000), 255)
+        sheet.paste(digit, (1400, 1300))
+        paths.append(tmp_path / f"photo_{index}.jpg")
+        sheet.save(paths[-1], quality=85)
+        labels.append(mnist_test_split.labels[index].item())
+    args = ["predict", *map(str, paths), "--checkpoint", str(trained_checkpoint), "--json"]
+    assert main(args) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["status"] for r in records] == ["digit"] * 10, records
+    assert [r["digit"] for r in records] == labels
