@@ -19,9 +19,13 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -211,6 +215,27 @@ def lab_url(tmp_path_factory: pytest.TempPathFactory, trained_checkpoint: Path) 
         yield url
 
 
+@contextlib.contextmanager
+def browser_page(chromium_path: str, height: int, failure_shot: Path) -> Iterator[Page]:
+    """A page of headless Chromium, 1280 pixels wide; if the test fails inside, a screenshot of
+    the page is kept at ``failure_shot``."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": height})
+        page.set_default_timeout(30_000)
+        try:
+            yield page
+        except Exception:
+            page.screenshot(path=str(failure_shot))
+            raise
+        finally:
+            browser.close()
+
+
 def wait_for_kernel(url: str, timeout_s: float) -> None:
     """Wait until the page's kernel is idle and connected: Run All before that asks for a kernel."""
     deadline = time.monotonic() + timeout_s
@@ -226,14 +251,20 @@ def wait_for_kernel(url: str, timeout_s: float) -> None:
     pytest.fail(f"no kernel connected and idle within {timeout_s:.0f} s")
 
 
-def open_canvas(page, url: str) -> dict[str, float]:
-    """Open canvas.ipynb, run all cells from the menu, and return the canvas's bounding box."""
-    page.goto(f"{url}/lab/tree/canvas.ipynb?reset", timeout=60_000)
+def run_all(page, url: str, path: str) -> None:
+    """Open the notebook at ``path`` (JupyterLab's ``lab/tree/NAME?reset``, with no tabs of an
+    earlier page, or Notebook 7's ``notebooks/NAME``) and run all its cells from the menu, as a
+    person would."""
+    page.goto(f"{url}/{path}", timeout=60_000)
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
     wait_for_kernel(url, KERNEL_READY_MS / 1000)
-    # Run > Run All Cells, as a person would.
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+
+
+def open_canvas(page, url: str) -> dict[str, float]:
+    """Open canvas.ipynb, run all cells from the menu, and return the canvas's bounding box."""
+    run_all(page, url, "lab/tree/canvas.ipynb?reset")
     canvas = page.locator('[data-testid="canvas"]')
     canvas.wait_for(state="visible", timeout=KERNEL_READY_MS)
     # The last cell has run once its print shows.
@@ -428,47 +459,25 @@ def check_undo(page, box: dict[str, float], last_stroke: list[Point]) -> None:
 def test_drawn_digits_are_read_in_jupyterlab(
     chromium_path: str, lab_url: str, test_output_dir: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(30_000)
-        try:
-            box = open_canvas(page, lab_url)
-            # The other cell's predict_image did not answer in the widget.
-            assert page.text_content('[data-testid="status"]') == "draw a digit first"
-            assert status_of(page) == "blank"
-            latencies = {}
-            for digit in DIGITS:
-                shot = test_output_dir / f"canvas_{digit}.png"
-                latencies[digit] = draw_and_read(page, box, digit, shot)
-                if digit == 7:
-                    check_threshold_keys(page, test_output_dir / "canvas_threshold_1.png")
-                    check_undo(page, box, DIGITS[7][-1])
-                clear(page)
-            for name, points in (("a dot", DOT), ("a zig-zag", ZIGZAG)):
-                shot = test_output_dir / f"canvas_{name.split()[-1]}.png"
-                draw_non_digit(page, box, name, points, shot)
-                clear(page)
-        except Exception:
-            page.screenshot(path=str(test_output_dir / "canvas_failure.png"))
-            raise
-        finally:
-            browser.close()
+    with browser_page(chromium_path, 900, test_output_dir / "canvas_failure.png") as page:
+        box = open_canvas(page, lab_url)
+        # The other cell's predict_image did not answer in the widget.
+        assert page.text_content('[data-testid="status"]') == "draw a digit first"
+        assert status_of(page) == "blank"
+        latencies = {}
+        for digit in DIGITS:
+            shot = test_output_dir / f"canvas_{digit}.png"
+            latencies[digit] = draw_and_read(page, box, digit, shot)
+            if digit == 7:
+                check_threshold_keys(page, test_output_dir / "canvas_threshold_1.png")
+                check_undo(page, box, DIGITS[7][-1])
+            clear(page)
+        for name, points in (("a dot", DOT), ("a zig-zag", ZIGZAG)):
+            shot = test_output_dir / f"canvas_{name.split()[-1]}.png"
+            draw_non_digit(page, box, name, points, shot)
+            clear(page)
     shown = ", ".join(f"{digit}: {seconds * 1000:.0f} ms" for digit, seconds in latencies.items())
     print(f"stroke end to prediction shown: {shown}")
-
-
-def run_all(page, url: str, name: str) -> None:
-    """Open ``name`` and run all its cells from the menu, as a person would."""
-    page.goto(f"{url}/lab/tree/{name}?reset", timeout=60_000)  # no tabs of an earlier page
-    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
-    wait_for_kernel(url, KERNEL_READY_MS / 1000)
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
 
 
 def counter(page, name: str) -> int:
@@ -495,62 +504,49 @@ def sources(page, selector: str) -> list[str]:
 def test_the_inside_tools_answer_the_mouse_and_the_keyboard_in_jupyterlab(
     chromium_path: str, lab_url: str, test_output_dir: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True
+    with browser_page(chromium_path, 1000, test_output_dir / "inside_failure.png") as page:
+        run_all(page, lab_url, "lab/tree/inside.ipynb?reset")
+        canvas = page.locator('[data-testid="canvas"]')
+        canvas.wait_for(state="visible", timeout=KERNEL_READY_MS)
+        page.locator(".lr-train").wait_for(timeout=KERNEL_READY_MS)
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        # 1. A 7, stroke by stroke: all maps and the occlusion map appear, then change.
+        first_stroke, second_stroke = DIGITS[7]
+        stroke(page, box, first_stroke)
+        wait_for_counter(page, "lv-updates", 0)
+        after_one = sources(page, ".mnist-layer-view img")
+        assert len(after_one) == 4 and all(after_one), after_one  # 3 blocks + occlusion
+        seen = counter(page, "lv-updates")
+        stroke(page, box, second_stroke)
+        wait_for_counter(page, "lv-updates", seen)
+        after_two = sources(page, ".mnist-layer-view img")
+        assert all(a != b for a, b in zip(after_one, after_two, strict=True))
+        page.locator(".mnist-layer-view").screenshot(path=str(test_output_dir / "inside_7.png"))
+        notebook_before = notebook_state(page)
+        # 2. A kernel value edited with the keyboard redraws the convolution.
+        cell = page.locator(".kernel-cell input").nth(4)
+        cell.scroll_into_view_if_needed()
+        picture = sources(page, "img.conv-output")
+        seen = counter(page, "cp-updates")
+        cell.focus()
+        page.keyboard.press("ArrowUp")
+        wait_for_counter(page, "cp-updates", seen)
+        assert sources(page, "img.conv-output") != picture
+        # 3. The learning-rate control moved with the keyboard, then a run drawn.
+        handle = page.locator(".lr-slider .noUi-handle")
+        handle.focus()
+        page.keyboard.press("ArrowRight")
+        page.locator(".lr-train").click()
+        page.wait_for_function(
+            "(document.querySelector('.lr-updates')?.dataset.n ?? 0) >= 30",
+            polling="raf",
+            timeout=60_000,
         )
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.set_default_timeout(30_000)
-        try:
-            run_all(page, lab_url, "inside.ipynb")
-            canvas = page.locator('[data-testid="canvas"]')
-            canvas.wait_for(state="visible", timeout=KERNEL_READY_MS)
-            page.locator(".lr-train").wait_for(timeout=KERNEL_READY_MS)
-            canvas.scroll_into_view_if_needed()
-            box = canvas.bounding_box()
-            # 1. A 7, stroke by stroke: all maps and the occlusion map appear, then change.
-            first_stroke, second_stroke = DIGITS[7]
-            stroke(page, box, first_stroke)
-            wait_for_counter(page, "lv-updates", 0)
-            after_one = sources(page, ".mnist-layer-view img")
-            assert len(after_one) == 4 and all(after_one), after_one  # 3 blocks + occlusion
-            seen = counter(page, "lv-updates")
-            stroke(page, box, second_stroke)
-            wait_for_counter(page, "lv-updates", seen)
-            after_two = sources(page, ".mnist-layer-view img")
-            assert all(a != b for a, b in zip(after_one, after_two, strict=True))
-            page.locator(".mnist-layer-view").screenshot(path=str(test_output_dir / "inside_7.png"))
-            notebook_before = notebook_state(page)
-            # 2. A kernel value edited with the keyboard redraws the convolution.
-            cell = page.locator(".kernel-cell input").nth(4)
-            cell.scroll_into_view_if_needed()
-            picture = sources(page, "img.conv-output")
-            seen = counter(page, "cp-updates")
-            cell.focus()
-            page.keyboard.press("ArrowUp")
-            wait_for_counter(page, "cp-updates", seen)
-            assert sources(page, "img.conv-output") != picture
-            # 3. The learning-rate control moved with the keyboard, then a run drawn.
-            handle = page.locator(".lr-slider .noUi-handle")
-            handle.focus()
-            page.keyboard.press("ArrowRight")
-            page.locator(".lr-train").click()
-            page.wait_for_function(
-                "(document.querySelector('.lr-updates')?.dataset.n ?? 0) >= 30",
-                polling="raf",
-                timeout=60_000,
-            )
-            assert page.locator(".lr-updates").get_attribute("data-lr") != "0.1"  # moved
-            assert sources(page, "img.lr-picture") != [""]
-            assert notebook_state(page) == notebook_before, "the keys reached the notebook"
-            page.screenshot(path=str(test_output_dir / "inside_tools.png"), full_page=True)
-        except Exception:
-            page.screenshot(path=str(test_output_dir / "inside_failure.png"))
-            raise
-        finally:
-            browser.close()
+        assert page.locator(".lr-updates").get_attribute("data-lr") != "0.1"  # moved
+        assert sources(page, "img.lr-picture") != [""]
+        assert notebook_state(page) == notebook_before, "the keys reached the notebook"
+        page.screenshot(path=str(test_output_dir / "inside_tools.png"), full_page=True)
 
 
 def check_kernel_restart(page, box: dict[str, float], screenshot: Path) -> None:
@@ -577,81 +573,48 @@ def check_kernel_restart(page, box: dict[str, float], screenshot: Path) -> None:
 def test_in_notebook_7_the_canvas_reads_and_its_keys_stay_in_the_widget(
     chromium_path: str, lab_url: str, test_output_dir: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(30_000)
-        try:
-            page.goto(f"{lab_url}/notebooks/canvas.ipynb", timeout=60_000)  # Notebook 7
-            page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
-            wait_for_kernel(lab_url, KERNEL_READY_MS / 1000)
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
-            canvas = page.locator('[data-testid="canvas"]')
-            canvas.wait_for(state="visible", timeout=KERNEL_READY_MS)
-            canvas.scroll_into_view_if_needed()
-            box = canvas.bounding_box()
-            draw_and_read(page, box, 7, test_output_dir / "notebook7_canvas_7.png")
-            check_threshold_keys(page, test_output_dir / "notebook7_threshold.png")
-            check_kernel_restart(page, box, test_output_dir / "notebook7_restarted.png")
-        except Exception:
-            page.screenshot(path=str(test_output_dir / "notebook7_failure.png"))
-            raise
-        finally:
-            browser.close()
+    with browser_page(chromium_path, 900, test_output_dir / "notebook7_failure.png") as page:
+        run_all(page, lab_url, "notebooks/canvas.ipynb")  # Notebook 7
+        canvas = page.locator('[data-testid="canvas"]')
+        canvas.wait_for(state="visible", timeout=KERNEL_READY_MS)
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        draw_and_read(page, box, 7, test_output_dir / "notebook7_canvas_7.png")
+        check_threshold_keys(page, test_output_dir / "notebook7_threshold.png")
+        check_kernel_restart(page, box, test_output_dir / "notebook7_restarted.png")
 
 
 @pytest.mark.timeout(240, func_only=True)
 def test_in_notebook_7_the_inside_tools_take_their_keys(
     chromium_path: str, lab_url: str, test_output_dir: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True
+    failure = test_output_dir / "notebook7_inside_failure.png"
+    with browser_page(chromium_path, 1000, failure) as page:
+        run_all(page, lab_url, "notebooks/inside.ipynb")  # Notebook 7
+        page.locator(".lr-train").wait_for(timeout=KERNEL_READY_MS)
+        # A kernel value with the keyboard: focus first (Notebook 7 activates that cell).
+        cell = page.locator(".kernel-cell input").nth(4)
+        cell.scroll_into_view_if_needed()
+        cell.focus()
+        notebook_before = notebook_state(page)
+        seen = counter(page, "cp-updates")
+        for key in ("ArrowUp", "ArrowDown", "ArrowUp"):
+            page.keyboard.press(key)
+        wait_for_counter(page, "cp-updates", seen)
+        assert float(cell.input_value()) == 0.5  # 0 + 0.5 - 0.5 + 0.5
+        # The learning-rate slider with the keyboard.
+        box = page.locator(".lr-box input")  # Notebook 7: the rate typed in its box
+        box.focus()
+        box.fill("0.3")
+        page.keyboard.press("Tab")
+        page.locator(".lr-train").click()
+        page.wait_for_function(
+            "(document.querySelector('.lr-updates')?.dataset.n ?? 0) >= 30",
+            polling="raf",
+            timeout=60_000,
         )
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.set_default_timeout(30_000)
-        try:
-            page.goto(f"{lab_url}/notebooks/inside.ipynb", timeout=60_000)  # Notebook 7
-            page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
-            wait_for_kernel(lab_url, KERNEL_READY_MS / 1000)
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
-            page.locator(".lr-train").wait_for(timeout=KERNEL_READY_MS)
-            # A kernel value with the keyboard: focus first (Notebook 7 activates that cell).
-            cell = page.locator(".kernel-cell input").nth(4)
-            cell.scroll_into_view_if_needed()
-            cell.focus()
-            notebook_before = notebook_state(page)
-            seen = counter(page, "cp-updates")
-            for key in ("ArrowUp", "ArrowDown", "ArrowUp"):
-                page.keyboard.press(key)
-            wait_for_counter(page, "cp-updates", seen)
-            assert float(cell.input_value()) == 0.5  # 0 + 0.5 - 0.5 + 0.5
-            # The learning-rate slider with the keyboard.
-            box = page.locator(".lr-box input")  # Notebook 7: the rate typed in its box
-            box.focus()
-            box.fill("0.3")
-            page.keyboard.press("Tab")
-            page.locator(".lr-train").click()
-            page.wait_for_function(
-                "(document.querySelector('.lr-updates')?.dataset.n ?? 0) >= 30",
-                polling="raf",
-                timeout=60_000,
-            )
-            assert page.locator(".lr-updates").get_attribute("data-lr") != "0.1"
-            after = notebook_state(page)
-            assert after["cells"] == notebook_before["cells"]
-            assert after["collapsed"] == notebook_before["collapsed"]
-            page.screenshot(path=str(test_output_dir / "notebook7_inside.png"), full_page=True)
-        except Exception:
-            page.screenshot(path=str(test_output_dir / "notebook7_inside_failure.png"))
-            raise
-        finally:
-            browser.close()
+        assert page.locator(".lr-updates").get_attribute("data-lr") != "0.1"
+        after = notebook_state(page)
+        assert after["cells"] == notebook_before["cells"]
+        assert after["collapsed"] == notebook_before["collapsed"]
+        page.screenshot(path=str(test_output_dir / "notebook7_inside.png"), full_page=True)
