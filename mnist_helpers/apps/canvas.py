@@ -23,7 +23,7 @@ import traitlets
 from PIL import Image, UnidentifiedImageError
 
 from mnist_helpers.errors import ImageInputError
-from mnist_helpers.images.image_files import ImageInput
+from mnist_helpers.images.image_files import ImageInput, png_bytes
 from mnist_helpers.predict import BLANK, STATUSES, Prediction, Predictor
 from mnist_helpers.runs.parameters import DEFAULT_UNSURE_BELOW
 
@@ -75,9 +75,7 @@ def encode_png_data_url(image: np.ndarray) -> str:
             "encode_png_data_url takes an (H, W) float array in [0, 1] or an (H, W, 4) uint8 "
             f"RGBA array; got shape {array.shape} of {array.dtype}"
         )
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    return PNG_DATA_URL_PREFIX + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return PNG_DATA_URL_PREFIX + base64.b64encode(png_bytes(picture)).decode("ascii")
 
 
 def prediction_to_result(prediction: Prediction) -> dict[str, Any]:

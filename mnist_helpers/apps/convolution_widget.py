@@ -5,15 +5,14 @@ arrow keys), presets, padding and stride; Python draws the result. The numbers c
 
 from __future__ import annotations
 
-import io
 import time
 from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
 import torch
-from PIL import Image
 
+from mnist_helpers.images.image_files import png_bytes
 from mnist_helpers.teaching.convolution_playground import PADDINGS, PRESETS, apply_kernel
 
 
@@ -122,10 +121,4 @@ def _side_by_side(panels: list[np.ndarray], height: int = 140) -> bytes:
     for panel in scaled:
         canvas[: panel.shape[0], x : x + panel.shape[1]] = panel
         x += panel.shape[1] + 8
-    return _png_array(canvas)
-
-
-def _png_array(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
-    return buffer.getvalue()
+    return png_bytes(canvas)

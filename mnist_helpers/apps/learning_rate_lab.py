@@ -5,7 +5,6 @@ steps; earlier runs stay on the plot for comparison.
 
 from __future__ import annotations
 
-import io
 import time
 from typing import Any
 
@@ -13,6 +12,7 @@ import ipywidgets as widgets
 import numpy as np
 from PIL import Image, ImageDraw
 
+from mnist_helpers.images.image_files import png_bytes
 from mnist_helpers.teaching.experiments import sgd_losses
 
 REDRAW_EVERY = 10  # the curve is redrawn every this many steps
@@ -128,9 +128,7 @@ class LearningRateLab(widgets.VBox):
             if len(points) > 1:
                 draw.line(points, fill=colour, width=2)
             draw.text((width - 110, 10 + 14 * index), f"lr {lr:.3g}", fill=colour)
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG")
-        return buffer.getvalue()
+        return png_bytes(image)
 
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")

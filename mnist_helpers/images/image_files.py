@@ -6,6 +6,7 @@ C = 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA), of dtype bool, uint8, uint1
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from pathlib import Path
@@ -272,3 +273,12 @@ def to_float_array(image: ImageInput) -> np.ndarray:
         f"cannot read an image from a {type(image).__name__}; "
         "pass a file path, a PIL image, a NumPy array or a torch tensor"
     )
+
+
+def png_bytes(picture: Image.Image | np.ndarray) -> bytes:
+    """``picture`` (a PIL image, or a uint8 array PIL takes as it is) encoded as PNG: what the
+    widgets show and the canvas sends back to the page."""
+    image = picture if isinstance(picture, Image.Image) else Image.fromarray(picture)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()

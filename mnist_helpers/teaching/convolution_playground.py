@@ -1,5 +1,5 @@
 """A 3 x 3 convolution with every choice open: the kernel, the padding, the stride. Numbers and
-a static figure; the editable widget is ``apps/inside_widgets.py``."""
+a static figure; the editable widget is ``apps/convolution_widget.py``."""
 
 from __future__ import annotations
 

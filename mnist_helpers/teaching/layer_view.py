@@ -5,7 +5,6 @@ shows them beside the canvas is ``apps/layer_view.py``, the static figure ``plot
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,6 +13,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from mnist_helpers.errors import ParameterError
+from mnist_helpers.images.image_files import png_bytes
 from mnist_helpers.model import MnistCNN, feature_maps
 from mnist_helpers.predict import DEFAULT_NOT_A_DIGIT_BELOW, PredictionStatus, read_status
 from mnist_helpers.runs.parameters import DEFAULT_UNSURE_BELOW
@@ -123,7 +123,7 @@ def maps_png(activation: torch.Tensor) -> bytes:
         tile = np.kron(values[index], np.ones((scale, scale), dtype=np.uint8))
         y, x = row * (height * scale + gap), col * (width * scale + gap)
         grid[y : y + height * scale, x : x + width * scale] = tile
-    return _png(Image.fromarray(grid, mode="L"))
+    return png_bytes(Image.fromarray(grid, mode="L"))
 
 
 def occlusion_png(view: NetworkView, scale: int = 6) -> bytes:
@@ -133,13 +133,7 @@ def occlusion_png(view: NetworkView, scale: int = 6) -> bytes:
     grey = view.image * 0.5
     rgb = np.stack([grey + np.clip(heat, 0, 1), grey, grey + np.clip(-heat, 0, 1)], axis=-1)
     picture = (np.clip(rgb, 0, 1) * 255).round().astype(np.uint8)
-    return _png(Image.fromarray(np.kron(picture, np.ones((scale, scale, 1), dtype=np.uint8))))
-
-
-def _png(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
+    return png_bytes(Image.fromarray(np.kron(picture, np.ones((scale, scale, 1), dtype=np.uint8))))
 
 
 def plot_network_view(
