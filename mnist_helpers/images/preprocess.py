@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from mnist_helpers.data import MNIST_MEAN, MNIST_STD
 from mnist_helpers.errors import BlankImageError
 from mnist_helpers.images.image_files import ImageInput, to_float_array
+from mnist_helpers.images.paper import photo_ink
 
 BOX_SIDE = 20
 FRAME_SIDE = 28
@@ -70,12 +71,14 @@ def ink_map(pixels: np.ndarray) -> np.ndarray:
             else colour @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
         )
     else:
-        grey = pixels
+        colour = grey = pixels
     grey = grey.astype(np.float32)
-    # The background is what fills the border; ink is whatever differs from it.
-    if np.median(_border(grey)) > 0.5:
-        grey = 1.0 - grey
-    return _stretch(grey)
+    # A photo or scan: find the paper first (light, shadows, lines; see images/paper.py).
+    found = photo_ink(colour)
+    if found is not None:
+        return found
+    # A drawing: the background is what fills the border; ink is whatever differs from it.
+    return _stretch(1.0 - grey if np.median(_border(grey)) > 0.5 else grey)
 
 
 def _stretch(ink: np.ndarray) -> np.ndarray:
