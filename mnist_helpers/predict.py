@@ -19,8 +19,9 @@ import torch
 from mnist_helpers.checkpoint import load_checkpoint, model_from_checkpoint
 from mnist_helpers.errors import BlankImageError, ParameterError
 from mnist_helpers.evaluate import require_finite
-from mnist_helpers.images.image_files import ImageInput
-from mnist_helpers.images.preprocess import preprocess_steps
+from mnist_helpers.images.image_files import ImageInput, to_float_array
+from mnist_helpers.images.numbers import split_number
+from mnist_helpers.images.preprocess import PreprocessSteps, frame_ink, ink_map, preprocess_steps
 from mnist_helpers.model import MnistCNN
 from mnist_helpers.runs.parameters import DEFAULT_UNSURE_BELOW, check_probability
 
@@ -170,6 +171,9 @@ class Predictor:
             steps = preprocess_steps(image, mean=self.mean, std=self.std)
         except BlankImageError as error:
             return Prediction(status=BLANK, digit=None, message=str(error))
+        return self._answer(steps)
+
+    def _answer(self, steps: PreprocessSteps) -> Prediction:
         probs = self.probabilities(steps.tensor)[0].tolist()
         guess = int(np.argmax(probs))
         status = self.status_of(probs)
@@ -181,3 +185,77 @@ class Predictor:
             message=_message(status, guess, probs[guess]),
             guess=guess,
         )
+
+    def read_number(self, image: ImageInput) -> NumberReading:
+        """Read every digit of ``image`` left to right (see ``images/numbers.py``), each with its
+        own status. A blank image gives a reading with no digits and status ``"blank"``."""
+        ink = ink_map(to_float_array(image))
+        try:
+            digits = split_number(ink, self._confidence)
+        except BlankImageError as error:
+            return NumberReading([], [], message=str(error))
+        answers, boxes = [], []
+        for digit in digits:
+            try:
+                steps = frame_ink(digit.ink, mean=self.mean, std=self.std)
+            except BlankImageError:
+                continue
+            answers.append(self._answer(steps))
+            boxes.append(digit.box)
+        return NumberReading(answers, boxes)
+
+    def _confidence(self, inks: Sequence[np.ndarray]) -> list[float]:
+        """The top probability for each ink map (0 where it holds no digit), in one batch."""
+        tensors, framed = [], []
+        for ink in inks:
+            try:
+                tensors.append(frame_ink(ink, mean=self.mean, std=self.std).tensor)
+                framed.append(True)
+            except BlankImageError:
+                framed.append(False)
+        tops = iter(
+            self.probabilities(torch.cat(tensors)).max(1).values.tolist() if tensors else []
+        )
+        return [next(tops) if ok else 0.0 for ok in framed]
+
+
+@dataclass
+class NumberReading:
+    """The answer for an image holding a number: one Prediction per digit, left to right.
+
+    ``boxes`` are the digits' ink boxes (top, left, bottom, right) in the image as read (larger
+    images are reduced to 1024 pixels a side first).
+    """
+
+    digits: list[Prediction]
+    boxes: list[tuple[int, int, int, int]]
+    message: str = ""
+
+    @property
+    def status(self) -> PredictionStatus:
+        """``"blank"`` without digits, ``"digit"`` when every digit is sure, else the least sure
+        digit's status (``"not_a_digit"`` before ``"unsure"``)."""
+        statuses = {digit.status for digit in self.digits}
+        if not statuses:
+            return BLANK
+        for status in (NOT_A_DIGIT, UNSURE):
+            if status in statuses:
+                return status
+        return DIGIT
+
+    @property
+    def text(self) -> str:
+        """The number as read, with ``?`` for a digit that is unsure or not a digit."""
+        return "".join(str(d.digit) if d.status == DIGIT else "?" for d in self.digits)
+
+    def as_dict(self, top_k: int = 3) -> dict[str, Any]:
+        """Plain JSON-ready fields: the number, its status and each digit's answer."""
+        return {
+            "number": self.text,
+            "status": self.status,
+            "digits": [
+                {**digit.as_dict(top_k), "box": list(box)}
+                for digit, box in zip(self.digits, self.boxes, strict=True)
+            ],
+            "message": self.message,
+        }

@@ -572,7 +572,7 @@ TRIGGERS: dict[str, Trigger] = {
     "... is a bare state_dict": _bare_state_dict,
     "... has checkpoint format N; this mnist_helpers reads format 1": _newer_format,
     "The checkpoint's weights do not fit the model it describes": _other_architecture,
-    "the image is blank: draw a digit first": _blank_image,
+    "the image is blank: no digit found": _blank_image,
     "...: not an image file PIL can read": _text_file_as_image,
     "...: the file is empty": _empty_image_file,
     "...: the image file is damaged or truncated": _truncated_image_file,

@@ -159,7 +159,10 @@ class DigitCanvas(anywidget.AnyWidget):
             self._show({**BLANK_RESULT, "status": ERROR, "message": f"error: {error}"})
             return
         self._last_drawing = rgba
-        self._show({**prediction_to_result(prediction), "unsure_below": self.unsure_below})
+        result = prediction_to_result(prediction)
+        if prediction.status == BLANK:  # the canvas's own words for an empty drawing
+            result["message"] = BLANK_RESULT["message"]
+        self._show({**result, "unsure_below": self.unsure_below})
         self._tell_listeners(prediction)
 
     @traitlets.observe("drawing_png")

@@ -190,9 +190,9 @@ def _remove_rows_of_lines(ink: np.ndarray) -> np.ndarray:
     sheared[inside] = mask[source_rows[inside], column_index[inside]]
     cover = sheared.sum(axis=1) / width
     reach = np.zeros(len(cover))
-    for row in np.flatnonzero(cover >= LINE_COVER):
-        inked = np.flatnonzero(sheared[row])
-        reach[row] = (inked[-1] - inked[0] + 1) / width
+    for covered in np.flatnonzero(cover >= LINE_COVER):
+        inked = np.flatnonzero(sheared[covered])
+        reach[covered] = (inked[-1] - inked[0] + 1) / width
     line_rows = (cover >= LINE_COVER) & (reach >= LINE_REACH)
     if not line_rows.any():
         return ink
@@ -212,7 +212,7 @@ def _remove_rows_of_lines(ink: np.ndarray) -> np.ndarray:
 
 
 def remove_printed_lines(ink: np.ndarray) -> np.ndarray:
-    """Remove ruled lines (and the columns of squared paper), keeping the strokes that cross them."""
+    """Remove ruled lines (and squared paper's columns), keeping the strokes that cross them."""
     without_rows = _remove_rows_of_lines(ink)
     return _remove_rows_of_lines(without_rows.T).T.copy()
 

@@ -38,7 +38,7 @@ PHOTO_SIZE = (1600, 1200)  # width, height: a phone photo, reduced as phones sha
 
 @dataclass
 class Photo:
-    """A generated photo (RGB uint8) and where its digits' ink is (boxes as top, left, bottom, right)."""
+    """A generated photo (RGB uint8) and its digits' ink boxes (top, left, bottom, right)."""
 
     image: np.ndarray
     boxes: list[tuple[int, int, int, int]]
@@ -60,7 +60,7 @@ def _pen_strokes(digit: np.ndarray, height: int, *, pen: float | None) -> np.nda
         # The distance to the stroke's edge peaks along the stroke's middle line: keep what lies
         # within the pen's half-width of that line.
         depth = ndimage.distance_transform_edt(shape)
-        middle = shape & (depth >= ndimage.maximum_filter(depth, size=3) - 0.7)
+        middle = shape & (depth >= ndimage.maximum_filter(depth, size=3) - 0.9)
         ink = shape & (ndimage.distance_transform_edt(~middle) <= max(pen * height / 2, 0.5))
     # Anti-aliased edges: a pixel-wide blur.
     soft = Image.fromarray(ink.astype(np.uint8) * 255).filter(ImageFilter.GaussianBlur(0.7))
@@ -70,10 +70,10 @@ def _pen_strokes(digit: np.ndarray, height: int, *, pen: float | None) -> np.nda
 def _paper(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
     """Slightly off-white paper with a fine texture, (H, W, 3)."""
     tint = 0.88 + rng.uniform(-0.04, 0.06, size=3)
-    texture = rng.normal(0, 0.015, size=(height, width)).astype(np.float32)
+    grain = rng.normal(0, 0.015, size=(height, width)).astype(np.float32)
     texture = (
         np.asarray(
-            Image.fromarray(((texture + 0.5) * 255).clip(0, 255).astype(np.uint8)).filter(
+            Image.fromarray(((grain + 0.5) * 255).clip(0, 255).astype(np.uint8)).filter(
                 ImageFilter.GaussianBlur(0.8)
             ),
             dtype=np.float32,
@@ -85,7 +85,7 @@ def _paper(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _ruling(height: int, width: int, rng: np.random.Generator, spacing: float) -> np.ndarray:
-    """Darkness of printed lines, (H, W): ruled lines, squared paper half the time, slightly tilted."""
+    """Darkness of printed lines, (H, W): ruled, or squared half the time, slightly tilted."""
     rows, columns = np.mgrid[0:height, 0:width].astype(np.float32)
     tilt = np.tan(np.radians(rng.uniform(-3, 3)))
     offset = rng.uniform(0, spacing)
@@ -174,11 +174,14 @@ def photo_of_digits(
     elif digit_height is None:
         share = rng.uniform(0.04, 0.07) if condition == "small" else rng.uniform(0.2, 0.33)
         digit_height = round(share * height)
+        # A long number is written smaller, so that it fits across the photo.
+        # Each digit takes a square as wide as it is tall, plus the gap.
+        digit_height = min(digit_height, int(0.8 * width / (len(digits) * (1 + gap))))
     pen = None if condition == "marker" else rng.uniform(0.02, 0.06)
     if condition == "low_resolution":  # a pen stroke is still one to two pixels wide
         pen = rng.uniform(1.0, 2.0) / digit_height
     strokes = [_pen_strokes(np.asarray(d), digit_height, pen=pen) for d in digits]
-    step = [s.shape[1] * 20 / 28 for s in strokes]  # the ink's width, about 20 of 28 pixels
+    step = [s.shape[1] * 20 / 28 for s in strokes]  # the 20-pixel box: the digit's height
     total = sum(step) + gap * digit_height * (len(strokes) - 1)
     left = rng.uniform(0.1 * width, max(0.1 * width, 0.9 * width - total))
     top = rng.uniform(0.15 * height, max(0.15 * height, 0.85 * height - digit_height))
@@ -187,13 +190,13 @@ def photo_of_digits(
     ink = np.zeros((height, width), dtype=np.float32)
     boxes = []
     x = left
-    for pen, advance in zip(strokes, step, strict=True):
+    for written, advance in zip(strokes, step, strict=True):
         # The 28-pixel frame has 4 empty pixels a side (in 28ths) around the 20-pixel digit.
-        margin = pen.shape[0] * 4 / 28
+        margin = written.shape[0] * 4 / 28
         row, col = round(top - margin), round(x - margin)
         r0, c0 = max(row, 0), max(col, 0)
-        r1, c1 = min(row + pen.shape[0], height), min(col + pen.shape[1], width)
-        patch = pen[r0 - row : r1 - row, c0 - col : c1 - col]
+        r1, c1 = min(row + written.shape[0], height), min(col + written.shape[1], width)
+        patch = written[r0 - row : r1 - row, c0 - col : c1 - col]
         ink[r0:r1, c0:c1] = np.maximum(ink[r0:r1, c0:c1], patch)
         inked_rows, inked_cols = np.nonzero(patch > 0.5)
         if inked_rows.size:

@@ -37,6 +37,10 @@ MIN_CONTRAST = 0.08
 MIN_SMALL_DIGIT_SIDE = 8
 MIN_SMALL_DIGIT_PIXELS = 20
 MIN_SMALL_DIGIT_DENSITY = 0.01
+# Said for files and arrays as for the canvas (which words it its own way).
+BLANK_MESSAGE = (
+    "the image is blank: no digit found (draw one, or photograph it closer or with darker ink)"
+)
 
 
 @dataclass
@@ -183,15 +187,22 @@ def preprocess_steps(
 
     Raises BlankImageError when there is no digit to read, ImageInputError for unreadable input.
     """
-    ink = ink_map(to_float_array(image))
+    return frame_ink(ink_map(to_float_array(image)), mean=mean, std=std)
+
+
+def frame_ink(
+    ink: np.ndarray, *, mean: float = MNIST_MEAN, std: float = MNIST_STD
+) -> PreprocessSteps:
+    """Frame an ink map (ink = 1, as ``ink_map`` gives) like an MNIST digit: crop, stroke width,
+    longer side 20, centre of mass in a 28 x 28 frame. Raises BlankImageError without a digit."""
     inked = ink > 0
     if inked.sum() < 2:
-        raise BlankImageError("the image is blank: draw a digit first")
+        raise BlankImageError(BLANK_MESSAGE)
     rows = np.flatnonzero(inked.any(axis=1))
     columns = np.flatnonzero(inked.any(axis=0))
     crop = ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
     if inked.mean() < MIN_INK_FRACTION and not _is_small_digit(crop):
-        raise BlankImageError("the image is blank: draw a digit first")
+        raise BlankImageError(BLANK_MESSAGE)
     crop = _fit_stroke_width(crop)
     height, width = crop.shape
     scale = BOX_SIDE / max(height, width)
@@ -199,7 +210,7 @@ def preprocess_steps(
     new_width = max(1, min(BOX_SIDE, round(width * scale)))
     resized = _resize(crop, new_height, new_width)
     if resized.max() <= 0:
-        raise BlankImageError("the image is blank: draw a digit first")
+        raise BlankImageError(BLANK_MESSAGE)
     # Strong ink, as in MNIST, even when downscaling spread thin strokes into grey.
     resized = resized / resized.max()
     centered = _center_by_mass(resized)
