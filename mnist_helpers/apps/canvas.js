@@ -8,10 +8,12 @@
 // contract: trait canvas_size python->page  int: side of the square canvas in CSS pixels (fixed)
 // contract: trait drawing_png page->python  PNG data URL of the whole canvas when a stroke ends
 // contract: trait unsure_below both         float in [0, 1]: the threshold control's value
+// contract: trait number_mode both          bool: read every digit of the drawing (a number)
 // contract: trait result python->page       the answer to render (keys and statuses below)
 // contract: message clear both              {type: "clear"}; to Python: Clear was pressed;
 //                                           to the page: wipe the strokes (clear() or another view)
 // contract: result status digit guess probabilities top message model_input unsure_below answer
+// contract: result number
 // contract: status digit unsure not_a_digit blank error
 //
 // result.digit is the answer (null unless status is digit or unsure), guess the most probable
@@ -19,6 +21,8 @@
 // blank), model_input a PNG data URL of the 28 x 28 image the model saw ("" when none),
 // unsure_below the threshold this answer was read with (null when nothing was read), answer a
 // counter that changes with every answer, so the page also hears an answer equal to the last one.
+// number is "" except in number mode, where it is the number read ("2?26": ? where a digit is not
+// read surely), model_input then shows each digit's 28 x 28 side by side and top is empty.
 
 const PEN_WIDTH_OF_SIDE = 1 / 14; // about one MNIST stroke (2 of 28 pixels)
 const INK = "#111";
@@ -70,9 +74,15 @@ function buildDrawingSide() {
   });
   const thresholdValue = element("span", "dc-threshold-value");
   thresholdLabel.append("unsure below ", threshold, thresholdValue);
-  controls.append(clear, undo, thresholdLabel);
+  const numberLabel = element("label", "dc-number");
+  const numberMode = element("input", "dc-number-input", {
+    "data-testid": "number-mode",
+    type: "checkbox",
+  });
+  numberLabel.append(numberMode, " a number (several digits)");
+  controls.append(clear, undo, thresholdLabel, numberLabel);
   pad.append(canvas, controls);
-  return { pad, canvas, clear, undo, threshold, thresholdValue };
+  return { pad, canvas, clear, undo, threshold, thresholdValue, numberMode };
 }
 
 function buildAnswerSide() {
@@ -252,10 +262,31 @@ function attachThreshold(model, threshold, thresholdValue, onSent) {
   return () => model.off("change:unsure_below", show);
 }
 
+// ---- number mode -----------------------------------------------------------------------------
+
+// Keeps the checkbox and model's number_mode in step; Python reads the last drawing again.
+function attachNumberMode(model, numberMode, onSent) {
+  function show() {
+    numberMode.checked = Boolean(model.get("number_mode"));
+  }
+
+  function onChange() {
+    model.set("number_mode", numberMode.checked);
+    model.save_changes();
+    onSent();
+  }
+
+  numberMode.addEventListener("change", onChange);
+  model.on("change:number_mode", show);
+  show();
+  return () => model.off("change:number_mode", show);
+}
+
 // ---- result ----------------------------------------------------------------------------------
 
 // The big text: the digit, the candidates when unsure, "?" when it is probably not a digit.
 function headlineText(result) {
+  if (result.number) return result.number; // number mode: the digits read, ? where unsure
   if (result.status === "not_a_digit") return "?";
   if (result.status === "unsure" && (result.top || []).length > 0) {
     const [first, ...others] = result.top.slice(0, MAX_CANDIDATES);
@@ -306,6 +337,8 @@ function renderResult(parts, result, provisional) {
     root.dataset.unsureBelow = String(result.unsure_below); // what this answer was read with
   }
   bars.replaceChildren(...(result.top || []).map(barRow));
+  if (result.number) root.dataset.number = "true"; // canvas.css widens the model input
+  else delete root.dataset.number;
   if (result.model_input) modelInput.src = result.model_input;
   else modelInput.removeAttribute("src");
 }
@@ -393,6 +426,7 @@ function render({ model, el }) {
     parts.thresholdValue,
     onThresholdSent,
   );
+  const detachNumberMode = attachNumberMode(model, parts.numberMode, onThresholdSent);
   parts.clear.addEventListener("click", onClear);
   parts.undo.addEventListener("click", onUndo);
   model.on("change:result", onResult);
@@ -404,6 +438,7 @@ function render({ model, el }) {
     clearTimeout(waiting);
     detachPen();
     detachThreshold();
+    detachNumberMode();
     model.off("change:result", onResult);
     model.off("msg:custom", onMessage);
   };

@@ -24,7 +24,7 @@ from PIL import Image, UnidentifiedImageError
 
 from mnist_helpers.errors import ImageInputError
 from mnist_helpers.images.image_files import ImageInput, png_bytes
-from mnist_helpers.predict import BLANK, STATUSES, Prediction, Predictor
+from mnist_helpers.predict import BLANK, STATUSES, NumberReading, Prediction, Predictor
 from mnist_helpers.runs.parameters import DEFAULT_UNSURE_BELOW
 
 CANVAS_SIZE = 280  # CSS pixels; the page takes it from the canvas_size trait
@@ -40,6 +40,7 @@ CANVAS_STATUSES = (*STATUSES, ERROR)
 BLANK_RESULT: dict[str, Any] = {
     **Prediction(status=BLANK, digit=None, message="draw a digit first").as_dict(),
     "model_input": "",
+    "number": "",  # in number mode, the number as read ("2?26": ? for a digit not read surely)
     "unsure_below": None,  # the threshold the answer was read with; None when nothing was read
 }
 
@@ -83,7 +84,23 @@ def prediction_to_result(prediction: Prediction) -> dict[str, Any]:
     result = prediction.as_dict(top_k=10)  # all ten digits, most likely first
     model_input = prediction.model_input
     result["model_input"] = "" if model_input is None else encode_png_data_url(model_input)
+    result["number"] = ""
     return result
+
+
+def reading_to_result(reading: NumberReading) -> dict[str, Any]:
+    """The JSON the page renders for a number: the number as the headline, each digit's answer in
+    the message, and the digits' 28 x 28 model inputs side by side."""
+    if not reading.digits:
+        return dict(BLANK_RESULT)
+    inputs = [d.model_input for d in reading.digits if d.model_input is not None]
+    return {
+        **BLANK_RESULT,
+        "status": reading.status,
+        "message": " · ".join(d.message for d in reading.digits),
+        "model_input": encode_png_data_url(np.concatenate(inputs, axis=1)) if inputs else "",
+        "number": reading.text,
+    }
 
 
 class DigitCanvas(anywidget.AnyWidget):
@@ -96,8 +113,15 @@ class DigitCanvas(anywidget.AnyWidget):
     drawing_png = traitlets.Unicode("").tag(sync=True)  # set by the page; "" means cleared
     result = traitlets.Dict(BLANK_RESULT).tag(sync=True)  # set by Python, rendered by the page
     unsure_below = traitlets.Float(DEFAULT_UNSURE_BELOW, min=0.0, max=1.0).tag(sync=True)
+    number_mode = traitlets.Bool(False).tag(sync=True)  # read every digit: a number such as 2026
 
-    def __init__(self, predictor: Predictor, *, unsure_below: float = DEFAULT_UNSURE_BELOW) -> None:
+    def __init__(
+        self,
+        predictor: Predictor,
+        *,
+        unsure_below: float = DEFAULT_UNSURE_BELOW,
+        number_mode: bool = False,
+    ) -> None:
         # A shallow copy shares the model but lets this canvas keep its own threshold without
         # changing the caller's predictor.
         self._predictor = copy.copy(predictor)
@@ -106,7 +130,7 @@ class DigitCanvas(anywidget.AnyWidget):
         self._answers = 0
         # Called with each new answer (None after Clear): views bound to this canvas (05's).
         self._listeners: list[Callable[[Prediction | None], None]] = []
-        super().__init__(unsure_below=unsure_below)
+        super().__init__(unsure_below=unsure_below, number_mode=number_mode)
         self.on_msg(self._on_message)
 
     @classmethod
@@ -153,6 +177,11 @@ class DigitCanvas(anywidget.AnyWidget):
     def _answer_drawing(self, rgba: np.ndarray) -> None:
         """Predict a drawing from the page and publish the answer, or the error, to the page."""
         try:
+            if self.number_mode:
+                reading = self._predictor.read_number(rgba)
+                self._last_drawing = rgba
+                self._show({**reading_to_result(reading), "unsure_below": self.unsure_below})
+                return
             prediction = self._predictor.predict(rgba)
         except Exception as error:
             # An exception here would only reach the kernel log; the page must say what went wrong.
@@ -186,4 +215,9 @@ class DigitCanvas(anywidget.AnyWidget):
     def _on_threshold(self, change: dict[str, Any]) -> None:
         self._predictor.unsure_below = change["new"]
         if self._last_drawing is not None:
+            self._answer_drawing(self._last_drawing)
+
+    @traitlets.observe("number_mode")
+    def _on_number_mode(self, change: dict[str, Any]) -> None:
+        if self._last_drawing is not None:  # the same drawing, read the other way
             self._answer_drawing(self._last_drawing)

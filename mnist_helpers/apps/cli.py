@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mnist_helpers.errors import (
     ArtifactReadError,
@@ -19,6 +19,9 @@ from mnist_helpers.errors import (
 from mnist_helpers.runs.layout import BEST_CHECKPOINT, METRICS_FILE, ONNX_FILE
 from mnist_helpers.runs.parameters import check_probability
 from mnist_helpers.support.file_checks import regular_file_problem
+
+if TYPE_CHECKING:
+    from mnist_helpers.predict import NumberReading
 
 DEFAULT_CHECKPOINT = BEST_CHECKPOINT.as_posix()
 DEFAULT_ONNX = ONNX_FILE.as_posix()
@@ -78,6 +81,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     failures = 0
     for path in args.images:
         try:
+            if args.number:
+                _print_number(path, predictor.read_number(path), args)
+                continue
             prediction = predictor.predict(path)
         except MnistHelpersError as error:
             failures += 1
@@ -104,6 +110,21 @@ def cmd_predict(args: argparse.Namespace) -> int:
             label = "unsure " if prediction.status == "unsure" else ""
             print(f"{path}: {label}{prediction.digit}  ({top})")
     return 1 if failures else 0
+
+
+def _print_number(path: str, reading: NumberReading, args: argparse.Namespace) -> None:
+    """One line (or JSON object) for an image read as a number."""
+    if args.json:
+        print(json.dumps({"path": path, **reading.as_dict(args.top)}))
+    elif not reading.digits:
+        print(f"{path}: no digit ({reading.message})")
+    else:
+        each = ", ".join(
+            f"{d.guess} {max(d.probabilities):.1%}"
+            + ("" if d.status == "digit" else f" {d.status}")
+            for d in reading.digits
+        )
+        print(f"{path}: {reading.text}  ({each})")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -223,6 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("images", nargs="+", help="image files (PNG, JPEG, ...)")
     _checkpoint_option(predict, "use")
     predict.add_argument("--json", action="store_true", help="print one JSON object per image")
+    predict.add_argument(
+        "--number",
+        action="store_true",
+        help="read every digit of each image, left to right (a number such as 2026); "
+        "a digit that is unsure or not a digit shows as ?",
+    )
     predict.add_argument(
         "--top", type=top_count, default=3, help="how many top digits to show, 1 to 10 (3)"
     )

@@ -6,6 +6,8 @@ comm (trait updates and custom messages, exactly what the page sends) and its pu
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 from pathlib import Path
 from typing import Any
@@ -51,8 +53,8 @@ def contract() -> dict[str, Any]:
         if kind in ("trait", "message"):
             assert words[1] in DIRECTIONS, f"unknown direction in: {kind} {rest}"
             parsed[kind][words[0]] = words[1]
-        else:
-            parsed[kind] = set(words)
+        else:  # result keys and statuses may run over several lines
+            parsed[kind] |= set(words)
     return parsed
 
 
@@ -279,3 +281,42 @@ def test_predict_image_uses_the_canvas_threshold_not_the_callers() -> None:
 
 
 # ---- with a trained model ----------------------------------------------------------------------
+
+
+def drawn_number(strokes: int) -> np.ndarray:
+    """``strokes`` upright strokes side by side, far apart, as the page sends a drawing."""
+    picture = Image.new("RGBA", (CANVAS_SIZE, CANVAS_SIZE))
+    for k in range(strokes):
+        x = 30 + k * (CANVAS_SIZE - 60) // max(strokes - 1, 1)
+        ImageDraw.Draw(picture).line([(x, 90), (x, 190)], fill="black", width=12)
+    return np.asarray(picture)
+
+
+def test_number_mode_reads_each_drawn_digit_and_shows_every_input() -> None:
+    canvas = DigitCanvas(untrained_predictor(), number_mode=True)
+    send_drawing(canvas, drawn_number(3))
+    result = canvas.result
+    assert len(result["number"]) == 3  # one character per stroke, "?" where not sure
+    assert result["status"] in ("digit", "unsure", "not_a_digit")
+    assert result["top"] == [] and result["digit"] is None
+    with Image.open(io.BytesIO(base64.b64decode(result["model_input"].split(",")[1]))) as shown:
+        assert shown.size == (3 * 28, 28)  # the three model inputs side by side
+    assert result["message"].count(" · ") == 2  # one answer per digit
+
+
+def test_switching_number_mode_from_the_page_reads_the_last_drawing_again() -> None:
+    canvas = DigitCanvas(untrained_predictor())
+    send_drawing(canvas, drawn_number(2))
+    assert canvas.result["number"] == ""
+    from_page(canvas, {"method": "update", "state": {"number_mode": True}, "buffer_paths": []})
+    assert len(canvas.result["number"]) == 2
+    from_page(canvas, {"method": "update", "state": {"number_mode": False}, "buffer_paths": []})
+    assert canvas.result["number"] == "" and len(canvas.result["top"]) == 10
+
+
+def test_a_blank_drawing_in_number_mode_is_refused() -> None:
+    canvas = DigitCanvas(untrained_predictor(), number_mode=True)
+    send_drawing(canvas, drawn_number(1))
+    send_drawing(canvas, np.zeros((CANVAS_SIZE, CANVAS_SIZE, 4), dtype=np.uint8))
+    assert canvas.result["status"] == "blank" and canvas.result["number"] == ""
+    assert "draw a digit first" in canvas.result["message"]
