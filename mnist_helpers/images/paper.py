@@ -39,6 +39,9 @@ UNEVEN_PAPER = 0.06
 # ...and paper with more noise than this (standard deviation, from the median absolute
 # deviation, on the reduced copy) is a photo or a scan.
 NOISY_PAPER = 0.002
+# An image whose two most common greys (of GREY_BINS) hold this share of its pixels is a drawing.
+GREY_BINS = 64
+TWO_TONE_SHARE = 0.8
 # Images smaller than this are digit crops or MNIST arrays, never photos of paper.
 MIN_PHOTO_SIDE = 64
 # Ink must stand out from the paper's noise by this many standard deviations...
@@ -105,6 +108,12 @@ class PaperSurvey:
     light: bool  # the strokes are darker than the paper
     uneven: bool  # its brightness varies across the image (light fall-off, shadow)
     noisy: bool  # it has texture or noise (a photo or scan; a computer drawing has none)
+    two_tone: bool  # nearly every pixel is one of two greys: a drawing's paper and ink
+
+    @property
+    def is_photo(self) -> bool:
+        """A photo or a scan, whose paper must be found before its ink."""
+        return (self.uneven or self.noisy) and not self.two_tone
 
 
 def survey_paper(grey: np.ndarray) -> PaperSurvey:
@@ -132,10 +141,15 @@ def survey_paper(grey: np.ndarray) -> PaperSurvey:
         ]
     )
     low, high = np.percentile(border, [5, 95])
+    # A drawing made on a computer has two greys (and their blend along the strokes' edges);
+    # light falling across paper, or a camera's noise, spreads the paper over many.
+    counts = np.histogram(grey[::2, ::2], bins=GREY_BINS, range=(0.0, 1.0))[0]
+    two_most = np.sort(counts)[-2:].sum() / counts.sum()
     return PaperSurvey(
         light=bool(darker >= lighter),
         uneven=bool(high - low > UNEVEN_PAPER),
         noisy=noise > NOISY_PAPER,
+        two_tone=bool(two_most >= TWO_TONE_SHARE),
     )
 
 
@@ -243,6 +257,6 @@ def photo_ink(pixels: np.ndarray) -> np.ndarray | None:
         return None
     pixels = pixels.astype(np.float32)
     survey = survey_paper(_grey(pixels))
-    if not (survey.uneven or survey.noisy):
+    if not survey.is_photo:
         return None
     return paper_ink(pixels if survey.light else 1.0 - pixels)

@@ -116,3 +116,20 @@ def test_clean_drawings_keep_the_plain_ink_map(style: str) -> None:
     drawing = digit_to_drawing(digit, scale=10, style=style)
     colour = drawing[..., :3] if drawing.ndim == 3 else drawing
     assert photo_ink(colour.astype(np.float32) / 255) is None
+
+
+@pytest.mark.slow  # building the two sets takes seconds
+def test_the_drawn_and_non_digit_evaluation_sets_keep_the_plain_ink_map(mnist_test_split) -> None:
+    """The benchmarks' drawings (zig-zags and lines across the whole image among them) are not
+    taken for photos, so their figures stay comparable with earlier rounds'."""
+    from mnist_helpers.images.eval_drawn_digits import drawn_digit_set
+    from mnist_helpers.images.image_files import to_float_array
+    from mnist_helpers.images.nondigit_shapes import nondigit_set
+
+    images = [n.image for n in nondigit_set(4, seed=2_002)]
+    images += [d.image for d in drawn_digit_set(mnist_test_split, 4, seed=1_001)]
+    for image in images:
+        pixels = to_float_array(image)
+        if pixels.ndim == 3 and pixels.shape[2] in (2, 4):
+            pixels = pixels[..., :-1]  # the ink map reads a transparent image by its alpha
+        assert photo_ink(pixels) is None

@@ -53,7 +53,7 @@ def test_a_digit_moved_a_few_pixels_keeps_its_class(trained_checkpoint, mnist_te
 def test_the_command_line_reads_small_digits_in_large_photos(
     trained_checkpoint, mnist_test_split, tmp_path, capsys
 ):
-    """Issue 24's reproduction, through ``mnist-helpers predict``: MNIST test digits, 200 pixels
+    """A reproduction, through ``mnist-helpers predict``: MNIST test digits, 200 pixels
     tall, dark on a white 3,000 x 3,000 JPEG, were answered "the image is blank"."""
     import json
 
