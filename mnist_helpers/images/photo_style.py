@@ -38,10 +38,12 @@ PHOTO_SIZE = (1600, 1200)  # width, height: a phone photo, reduced as phones sha
 
 @dataclass
 class Photo:
-    """A generated photo (RGB uint8) and its digits' ink boxes (top, left, bottom, right)."""
+    """A generated photo (RGB uint8), its digits' ink boxes (top, left, bottom, right), and
+    whether neighbouring digits' strokes touch (fewer pieces of ink together than apart)."""
 
     image: np.ndarray
     boxes: list[tuple[int, int, int, int]]
+    touching: bool = False
 
 
 def _pen_strokes(digit: np.ndarray, height: int, *, pen: float | None) -> np.ndarray:
@@ -189,6 +191,7 @@ def photo_of_digits(
         left, top = (width - total) / 2, (height - digit_height) / 2
     ink = np.zeros((height, width), dtype=np.float32)
     boxes = []
+    pieces_apart = 0
     x = left
     for written, advance in zip(strokes, step, strict=True):
         # The 28-pixel frame has 4 empty pixels a side (in 28ths) around the 20-pixel digit.
@@ -198,6 +201,7 @@ def photo_of_digits(
         r1, c1 = min(row + written.shape[0], height), min(col + written.shape[1], width)
         patch = written[r0 - row : r1 - row, c0 - col : c1 - col]
         ink[r0:r1, c0:c1] = np.maximum(ink[r0:r1, c0:c1], patch)
+        pieces_apart += ndimage.label(patch > 0.5, structure=np.ones((3, 3)))[1]
         inked_rows, inked_cols = np.nonzero(patch > 0.5)
         if inked_rows.size:
             boxes.append(
@@ -225,4 +229,6 @@ def photo_of_digits(
     perspective = {"perspective": 0.06, "low_resolution": 0.0}.get(condition, 0.015)
     if condition == "perspective":
         blur += 0.8
-    return Photo(_finish(rgb, rng, blur=blur, perspective=perspective), boxes)
+    pieces_together = ndimage.label(ink > 0.5, structure=np.ones((3, 3)))[1]
+    image = _finish(rgb, rng, blur=blur, perspective=perspective)
+    return Photo(image, boxes, touching=pieces_together < pieces_apart)
