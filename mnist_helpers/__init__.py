@@ -16,7 +16,8 @@ The learner's path, one file per stage::
 The wings, which a learner can skip::
 
     teaching/  worked examples, figures, captions read from a run, live curves, baselines
-    images/    image files, preprocessing to MNIST's framing, generated digits and non-digits
+    images/    image files, preprocessing to MNIST's framing, paper in photos, numbers split into
+               digits, generated digits, photos and non-digits
     apps/      the drawing canvas, ONNX export, the command line (python -m mnist_helpers)
     runs/      notebook parameters, recipes, the run folder and its layout, resume, start a run
     support/   files written all-or-nothing, paths, IDX files, progress bars, CUDA graphs

@@ -223,8 +223,8 @@ class Predictor:
 class NumberReading:
     """The answer for an image holding a number: one Prediction per digit, left to right.
 
-    ``boxes`` are the digits' ink boxes (top, left, bottom, right) in the image as read (larger
-    images are reduced to 1024 pixels a side first).
+    ``boxes`` are the digits' ink boxes (top, left, bottom, right) in the image as read (an image
+    over 2,047 pixels a side is reduced to about 1,024 first; see ``images/image_files.py``).
     """
 
     digits: list[Prediction]

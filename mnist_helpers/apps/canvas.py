@@ -148,6 +148,11 @@ class DigitCanvas(anywidget.AnyWidget):
         """
         return self._predictor.predict(image)
 
+    def read_number(self, image: ImageInput) -> NumberReading:
+        """This canvas's reading of ``image`` as a number (what number mode shows), without
+        showing it in the widget."""
+        return self._predictor.read_number(image)
+
     def on_answer(self, listener: Callable[[Prediction | None], None]) -> None:
         """Call ``listener(prediction)`` after every answer to a drawing, ``listener(None)`` on
         Clear. An error in a listener is shown in place of the answer; it never stops the canvas."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -63,6 +65,25 @@ def digit_to_drawing(
         rgba[..., 3] = pixels  # strokes whose opacity is the ink
         return rgba
     raise ParameterError(f"style must be one of {STYLES}; got {style!r}")
+
+
+def number_to_drawing(
+    digits: Sequence[torch.Tensor | np.ndarray],
+    *,
+    canvas_side: int = 280,
+    style: str = "transparent",
+) -> np.ndarray:
+    """Several MNIST digits written side by side on one canvas, as a number is drawn on it: each
+    digit as wide as the canvas allows (at most half its side), on one line across the middle."""
+    width = canvas_side // max(len(digits), 2)
+    row = [digit_to_drawing(d, scale=width / 28, canvas_side=width, style=style) for d in digits]
+    line = np.concatenate(row, axis=1)
+    canvas = np.zeros((canvas_side, canvas_side, *line.shape[2:]), dtype=np.uint8)
+    if style == "dark_on_light":
+        canvas[:] = 255
+    top, left = (canvas_side - width) // 2, (canvas_side - line.shape[1]) // 2
+    canvas[top : top + width, left : left + line.shape[1]] = line
+    return canvas
 
 
 def random_drawing(digit: torch.Tensor | np.ndarray, rng: np.random.Generator) -> np.ndarray:

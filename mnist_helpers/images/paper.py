@@ -153,11 +153,13 @@ def survey_paper(grey: np.ndarray) -> PaperSurvey:
     )
 
 
-def darkness(pixels: np.ndarray) -> np.ndarray:
-    """How much darker than its paper each pixel is, 0 to 1, the largest over colour channels."""
+def darkness(pixels: np.ndarray, paper: np.ndarray | None = None) -> np.ndarray:
+    """How much darker than its paper each pixel is, 0 to 1, the largest over colour channels
+    (``paper`` as ``paper_estimate`` gives it for these pixels, computed when not given)."""
     channels = _channels(pixels)
-    relative = 1.0 - channels / paper_estimate(channels)
-    return relative.max(axis=0)
+    if paper is None:
+        paper = paper_estimate(channels)
+    return (1.0 - channels / paper).max(axis=0)
 
 
 def threshold_ink(dark: np.ndarray) -> np.ndarray:
@@ -176,24 +178,26 @@ def threshold_ink(dark: np.ndarray) -> np.ndarray:
     return ink.astype(np.float32)
 
 
+def _line_tilt(rows: np.ndarray, columns: np.ndarray, width: int) -> float:
+    """The tilt (degrees) at which inked pixels pile up most in few rows: the printed lines'."""
+
+    def sharpness(tilt: float) -> float:
+        shifted = rows - np.round(np.tan(np.radians(tilt)) * (columns - width / 2)).astype(int)
+        counts = np.bincount(shifted - shifted.min()).astype(np.float64)
+        return float((counts**2).sum())  # highest when the pixels share few rows
+
+    return max(LINE_TILTS_DEGREES, key=sharpness)
+
+
 def _remove_rows_of_lines(ink: np.ndarray) -> np.ndarray:
     """Remove printed lines running across ``ink`` (near-horizontal), keeping crossing strokes."""
     mask = ink > 0
     height, width = mask.shape
     rows, columns = np.nonzero(mask)
     if rows.size < LINE_COVER * width:
-        return ink
-    centred = columns - width / 2
-    best = None
-    for tilt in LINE_TILTS_DEGREES:
-        shift = np.round(np.tan(np.radians(tilt)) * centred).astype(np.int64)
-        bins = rows - shift
-        counts = np.bincount(bins - bins.min())
-        score = float((counts.astype(np.float64) ** 2).sum())
-        if best is None or score > best[0]:
-            best = (score, tilt)
-    assert best is not None
-    shift_of_column = np.round(np.tan(np.radians(best[1])) * (np.arange(width) - width / 2))
+        return ink  # too little ink for even one line
+    tilt = _line_tilt(rows, columns, width)
+    shift_of_column = np.round(np.tan(np.radians(tilt)) * (np.arange(width) - width / 2))
     shift_of_column = shift_of_column.astype(np.int64)
     # Shear so that the lines are horizontal: row r of `sheared` follows the tilted line.
     margin = int(np.abs(shift_of_column).max())
@@ -211,8 +215,7 @@ def _remove_rows_of_lines(ink: np.ndarray) -> np.ndarray:
     if not line_rows.any():
         return ink
     cleaned = ink.copy()
-    labels, count = ndimage.label(line_rows)
-    for band in ndimage.find_objects(labels):
+    for band in ndimage.find_objects(ndimage.label(line_rows)[0]):
         top, bottom = band[0].start, band[0].stop  # the line's rows in `sheared`
         # A stroke crossing or touching the line continues just above or below it: keep those.
         above = sheared[max(top - 2, 0) : top].any(axis=0)
@@ -243,15 +246,19 @@ def remove_specks(ink: np.ndarray) -> np.ndarray:
     return np.where(keep[labels], ink, 0.0).astype(np.float32)
 
 
-def paper_ink(pixels: np.ndarray) -> np.ndarray:
-    """Ink strength in [0, 1] of a photo or scan of light paper ((H, W) grey or (H, W, 3) colour;
-    invert dark paper first)."""
-    ink = threshold_ink(darkness(pixels))
-    return remove_specks(remove_printed_lines(ink))
+@dataclass
+class PaperSteps:
+    """Every stage of finding ink on paper, for teaching (arrays (H, W), light paper)."""
+
+    survey: PaperSurvey
+    paper: np.ndarray  # the paper's brightness, estimated (the mean of the colour channels)
+    darkness: np.ndarray  # 1 - pixel / paper, the largest over the channels
+    ink: np.ndarray  # darkness above this image's threshold, 0 to 1
+    cleaned: np.ndarray  # printed lines and specks removed: the ink map preprocessing crops
 
 
-def photo_ink(pixels: np.ndarray) -> np.ndarray | None:
-    """The ink of a photo or scan ((H, W) grey or (H, W, 3) colour in [0, 1], dark or light
+def paper_steps(pixels: np.ndarray) -> PaperSteps | None:
+    """The stages for a photo or scan ((H, W) grey or (H, W, 3) colour in [0, 1], dark or light
     paper); None for a clean drawing or a small image, which the plain ink map reads as it is."""
     if min(pixels.shape[:2]) < MIN_PHOTO_SIDE:
         return None
@@ -259,4 +266,16 @@ def photo_ink(pixels: np.ndarray) -> np.ndarray | None:
     survey = survey_paper(_grey(pixels))
     if not survey.is_photo:
         return None
-    return paper_ink(pixels if survey.light else 1.0 - pixels)
+    if not survey.light:
+        pixels = 1.0 - pixels
+    paper = paper_estimate(_channels(pixels))
+    dark = darkness(pixels, paper)
+    ink = threshold_ink(dark)
+    cleaned = remove_specks(remove_printed_lines(ink))
+    return PaperSteps(survey, paper.mean(axis=0), dark, ink, cleaned)
+
+
+def photo_ink(pixels: np.ndarray) -> np.ndarray | None:
+    """The ink map of a photo or scan, or None for a clean drawing (see ``paper_steps``)."""
+    steps = paper_steps(pixels)
+    return None if steps is None else steps.cleaned

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -18,6 +18,9 @@ from matplotlib.figure import Figure
 from mnist_helpers.evaluate import CONFIDENCE_BINS, bin_edges
 from mnist_helpers.support.atomic_files import atomic_write
 from mnist_helpers.train import EpochRecord
+
+if TYPE_CHECKING:
+    from mnist_helpers.predict import NumberReading
 
 # One consistent look: the same colours and panel helpers in every figure.
 GREYS = "gray"
@@ -323,4 +326,16 @@ def plot_preprocessing_steps(steps: Sequence[tuple[str, np.ndarray]]) -> Figure:
     axes = np.atleast_1d(fig.subplots(1, len(steps)))
     for ax, (name, image) in zip(axes, steps, strict=True):
         _image_panel(ax, image, f"{name}\n{image.shape[1]} x {image.shape[0]}")
+    return fig
+
+
+def plot_number_reading(reading: NumberReading) -> Figure:
+    """Each digit of a number as the model saw it (28 x 28), titled with its answer."""
+    count = max(len(reading.digits), 1)
+    fig = _figure(1.6 * count + 0.4, 2.2)
+    axes = np.atleast_1d(fig.subplots(1, count))
+    for ax, digit in zip(axes, reading.digits, strict=False):
+        shown = digit.model_input if digit.model_input is not None else np.zeros((28, 28))
+        _image_panel(ax, shown, f"{digit.guess} ({max(digit.probabilities):.0%})\n{digit.status}")
+    fig.suptitle(f"read as {reading.text or '(nothing)'}")
     return fig

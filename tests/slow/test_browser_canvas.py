@@ -455,6 +455,23 @@ def check_undo(page, box: dict[str, float], last_stroke: list[Point]) -> None:
     assert page.text_content('[data-testid="digit"]') == "7"
 
 
+def check_number_mode(page, box: dict[str, float], screenshot: Path) -> None:
+    """Ticked, the canvas reads a 1 and a 0 written side by side as the number 10."""
+    page.check('[data-testid="number-mode"]')
+    one = [[(0.05 + 0.4 * x, y) for x, y in points] for points in DIGITS[1]]
+    zero = [[(0.55 + 0.4 * x, y) for x, y in points] for points in DIGITS[0]]
+    for points in one + zero:
+        stroke(page, box, points)
+    page.locator(ROOT).screenshot(path=str(screenshot))
+    shown = page.text_content('[data-testid="digit"]')
+    status = page.text_content('[data-testid="status"]')
+    assert shown == "10", f"wrote 1 and 0, the page says {shown!r} ({status})"
+    assert page.get_attribute(ROOT, "data-number") == "true"
+    width = page.evaluate("document.querySelector('[data-testid=\"model-input\"]').naturalWidth")
+    assert width == 2 * 28  # both digits' 28 x 28 inputs, side by side
+    page.uncheck('[data-testid="number-mode"]')
+
+
 @pytest.mark.timeout(240, func_only=True)  # the checkpoint fixture may train first
 def test_drawn_digits_are_read_in_jupyterlab(
     chromium_path: str, lab_url: str, test_output_dir: Path
@@ -476,6 +493,7 @@ def test_drawn_digits_are_read_in_jupyterlab(
             shot = test_output_dir / f"canvas_{name.split()[-1]}.png"
             draw_non_digit(page, box, name, points, shot)
             clear(page)
+        check_number_mode(page, box, test_output_dir / "canvas_number.png")
     shown = ", ".join(f"{digit}: {seconds * 1000:.0f} ms" for digit, seconds in latencies.items())
     print(f"stroke end to prediction shown: {shown}")
 
