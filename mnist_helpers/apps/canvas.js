@@ -24,6 +24,8 @@
 // number is "" except in number mode, where it is the number read ("2?26": ? where a digit is not
 // read surely), model_input then shows each digit's 28 x 28 side by side and top is empty.
 
+const ONE_INPUT = "what the model sees (28 × 28)";
+const INPUT_PER_DIGIT = "what the model sees (28 × 28 per digit)";
 const PEN_WIDTH_OF_SIDE = 1 / 14; // about one MNIST stroke (2 of 28 pixels)
 const INK = "#111";
 // "4 or 9" when unsure: the top digits (up to three) that hold at least a tenth of the belief, so
@@ -101,10 +103,10 @@ function buildAnswerSide() {
   const frame = element("div", "dc-input-frame");
   frame.append(modelInput);
   const caption = element("figcaption", "dc-caption");
-  caption.textContent = "what the model sees (28 × 28)";
+  caption.textContent = ONE_INPUT;
   figure.append(frame, caption);
   answer.append(headline, status, bars, figure);
-  return { answer, digit, badge, status, bars, modelInput };
+  return { answer, digit, badge, status, bars, modelInput, caption };
 }
 
 function buildDom(el, size) {
@@ -322,7 +324,7 @@ function barRow({ digit, probability }) {
 }
 
 function renderResult(parts, result, provisional) {
-  const { root, digit, badge, status, bars, modelInput } = parts;
+  const { root, digit, badge, status, bars, modelInput, caption } = parts;
   root.dataset.status = result.status;
   if (provisional) root.dataset.provisional = "true";
   else delete root.dataset.provisional;
@@ -339,6 +341,7 @@ function renderResult(parts, result, provisional) {
   bars.replaceChildren(...(result.top || []).map(barRow));
   if (result.number) root.dataset.number = "true"; // canvas.css widens the model input
   else delete root.dataset.number;
+  caption.textContent = result.number ? INPUT_PER_DIGIT : ONE_INPUT;
   if (result.model_input) modelInput.src = result.model_input;
   else modelInput.removeAttribute("src");
 }

@@ -458,8 +458,9 @@ def check_undo(page, box: dict[str, float], last_stroke: list[Point]) -> None:
 def check_number_mode(page, box: dict[str, float], screenshot: Path) -> None:
     """Ticked, the canvas reads a 1 and a 0 written side by side as the number 10."""
     page.check('[data-testid="number-mode"]')
-    one = [[(0.05 + 0.4 * x, y) for x, y in points] for points in DIGITS[1]]
-    zero = [[(0.55 + 0.4 * x, y) for x, y in points] for points in DIGITS[0]]
+    # Each digit at half size, one in the left half of the canvas and one in the right.
+    one = [[(0.5 * x, 0.25 + 0.5 * y) for x, y in points] for points in DIGITS[1]]
+    zero = [[(0.5 + 0.5 * x, 0.25 + 0.5 * y) for x, y in points] for points in DIGITS[0]]
     for points in one + zero:
         stroke(page, box, points)
     page.locator(ROOT).screenshot(path=str(screenshot))
@@ -469,6 +470,7 @@ def check_number_mode(page, box: dict[str, float], screenshot: Path) -> None:
     assert page.get_attribute(ROOT, "data-number") == "true"
     width = page.evaluate("document.querySelector('[data-testid=\"model-input\"]').naturalWidth")
     assert width == 2 * 28  # both digits' 28 x 28 inputs, side by side
+    assert page.text_content(".dc-caption") == "what the model sees (28 × 28 per digit)"
     page.uncheck('[data-testid="number-mode"]')
 
 
