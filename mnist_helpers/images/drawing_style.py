@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from mnist_helpers.errors import ParameterError
 
 # The four ways a drawing reaches the model: ink on paper, light on dark, dark or light strokes on a
-# transparent canvas.
+# transparent canvas (the canvas sends "transparent"). Every generated drawing uses these names.
 STYLES = ("dark_on_light", "light_on_dark", "transparent", "transparent_light")
 
 
@@ -54,15 +54,19 @@ def digit_to_drawing(
         canvas[dst_top : dst_top + height, dst_left : dst_left + width] = picture[
             src_top : src_top + height, src_left : src_left + width
         ]
-    pixels = (canvas * 255).round().astype(np.uint8)
+    return ink_in_style((canvas * 255).round().astype(np.uint8), style)
+
+
+def ink_in_style(ink: np.ndarray, style: str) -> np.ndarray:
+    """An ink map (H, W) uint8, 255 = ink, as an image in one of STYLES."""
     if style == "light_on_dark":
-        return pixels
+        return ink
     if style == "dark_on_light":
-        return np.repeat((255 - pixels)[..., None], 3, axis=2)
+        return np.repeat((255 - ink)[..., None], 3, axis=2)
     if style in ("transparent", "transparent_light"):
-        rgba = np.zeros((canvas_side, canvas_side, 4), dtype=np.uint8)
+        rgba = np.zeros((*ink.shape, 4), dtype=np.uint8)
         rgba[..., :3] = 255 if style == "transparent_light" else 0
-        rgba[..., 3] = pixels  # strokes whose opacity is the ink
+        rgba[..., 3] = ink  # strokes whose opacity is the ink
         return rgba
     raise ParameterError(f"style must be one of {STYLES}; got {style!r}")
 

@@ -10,8 +10,8 @@ from PIL import Image, ImageDraw
 
 from mnist_helpers.data import MnistSplit
 from mnist_helpers.errors import ParameterError
-from mnist_helpers.images.drawing_style import random_drawing
-from mnist_helpers.images.nondigit_shapes import CONVENTIONS, FONT_FILES, font, in_convention
+from mnist_helpers.images.drawing_style import STYLES, ink_in_style, random_drawing
+from mnist_helpers.images.nondigit_shapes import FONT_FILES, font
 
 SOURCES = ("mnist_drawing", "typed", "strokes")
 
@@ -132,7 +132,7 @@ def stroked_digit(digit: int, rng: np.random.Generator, side: int = 280) -> np.n
 
 
 def drawn_digit_set(test: MnistSplit, per_source: int, *, seed: int) -> list[DrawnDigit]:
-    """``per_source`` digits from each of SOURCES, in all four colour conventions, by ``seed``.
+    """``per_source`` digits from each of SOURCES, in all four STYLES, by ``seed``.
 
     ``test`` is the MNIST test split: its digits become the ``mnist_drawing`` source.
     """
@@ -146,6 +146,6 @@ def drawn_digit_set(test: MnistSplit, per_source: int, *, seed: int) -> list[Dra
     for source, make in (("typed", typed_digit), ("strokes", stroked_digit)):
         for count in range(per_source):
             label = count % 10
-            convention = CONVENTIONS[int(rng.integers(len(CONVENTIONS)))]
-            drawn.append(DrawnDigit(label, source, in_convention(make(label, rng), convention)))
+            style = STYLES[int(rng.integers(len(STYLES)))]
+            drawn.append(DrawnDigit(label, source, ink_in_style(make(label, rng), style)))
     return drawn

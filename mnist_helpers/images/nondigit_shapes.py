@@ -2,7 +2,7 @@
 
 They test whether the project says "not a digit" where a ten-class model would still name one.
 Nothing is downloaded: glyphs come from the fonts matplotlib ships. Each family draws ink on a
-square canvas; ``in_convention`` turns the ink into one of the four ways drawings reach
+square canvas; ``drawing_style.ink_in_style`` turns the ink into one of the four ways drawings reach
 ``predict`` (ink on paper, light on dark, dark or light strokes on a transparent canvas).
 Letters and symbols that people write like a digit (O, l, S, Z, ...) are left out on purpose.
 """
@@ -18,12 +18,12 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from mnist_helpers.errors import FontError, ParameterError
+from mnist_helpers.images.drawing_style import STYLES, ink_in_style
 
 # Written like 0, 1, 2, 5, 6, 8 or 9 by many people, so a "not a digit" answer would be wrong.
 DIGIT_LIKE = set("OoDIlJjSsZzbBGgqQ|!/\\()[]Tt")
 LETTERS = "".join(c for c in "ABCEFHKLMNPRUVWXYacdefhkmnprtuvwxy" if c not in DIGIT_LIKE)
 SYMBOLS = "#@%&$?+=*<>~^€£¥§¶±÷×∞Ωπ√∑∂♥♦♣♠★☺✓✗→←↑↓"
-CONVENTIONS = ("dark_on_light", "light_on_dark", "transparent_dark", "transparent_light")
 # Fonts by family name inside matplotlib's font folder; evaluation and other uses may differ.
 FONT_FILES = (
     "DejaVuSans.ttf",
@@ -44,8 +44,8 @@ class NonDigit:
     """One generated image and what it shows."""
 
     family: str
-    convention: str
-    image: np.ndarray  # uint8: (H, W), (H, W, 3) or (H, W, 4) by convention
+    style: str  # one of drawing_style.STYLES
+    image: np.ndarray  # uint8: (H, W), (H, W, 3) or (H, W, 4) by style
 
 
 def _font_folder() -> Path:
@@ -188,28 +188,14 @@ FAMILIES: dict[str, Callable[[np.random.Generator, int, int], Image.Image]] = {
 }
 
 
-def in_convention(ink: np.ndarray, convention: str) -> np.ndarray:
-    """Turn an ink map (uint8, 255 = ink) into an image in one of CONVENTIONS."""
-    if convention == "light_on_dark":
-        return ink
-    if convention == "dark_on_light":
-        return np.repeat((255 - ink)[..., None], 3, axis=2)
-    if convention in ("transparent_dark", "transparent_light"):
-        rgba = np.zeros((*ink.shape, 4), dtype=np.uint8)
-        rgba[..., :3] = 255 if convention == "transparent_light" else 0
-        rgba[..., 3] = ink
-        return rgba
-    raise ParameterError(f"convention must be one of {CONVENTIONS}; got {convention!r}")
-
-
 def make_nondigit(family: str, rng: np.random.Generator, side: int = 280) -> NonDigit:
     """One image of ``family`` on a ``side`` x ``side`` canvas, pen 1/30 to 1/10 of the side."""
     if family not in FAMILIES:
         raise ParameterError(f"family must be one of {tuple(FAMILIES)}; got {family!r}")
     pen = max(1, round(side * rng.uniform(1 / 30, 1 / 10)))
     ink = np.asarray(FAMILIES[family](rng, side, pen), dtype=np.uint8)
-    convention = CONVENTIONS[int(rng.integers(len(CONVENTIONS)))]
-    return NonDigit(family, convention, in_convention(ink, convention))
+    style = STYLES[int(rng.integers(len(STYLES)))]
+    return NonDigit(family, style, ink_in_style(ink, style))
 
 
 def nondigit_set(
@@ -244,6 +230,6 @@ def teaching_examples(seed: int = 0, side: int = 280) -> dict[str, np.ndarray]:
         [side / 2 - pen / 2, side / 2 - pen / 2, side / 2 + pen / 2, side / 2 + pen / 2], fill=255
     )
     return {
-        name: in_convention(np.asarray(ink, dtype=np.uint8), "transparent_dark")
+        name: ink_in_style(np.asarray(ink, dtype=np.uint8), "transparent")
         for name, ink in drawings.items()
     }

@@ -8,6 +8,7 @@ import torch
 
 from mnist_helpers.errors import ParameterError
 from mnist_helpers.images import training_mix
+from mnist_helpers.images.drawing_style import STYLES
 from mnist_helpers.images.eval_drawn_digits import (
     SOURCES,
     drawn_digit_set,
@@ -15,7 +16,6 @@ from mnist_helpers.images.eval_drawn_digits import (
     typed_digit,
 )
 from mnist_helpers.images.nondigit_shapes import (
-    CONVENTIONS,
     DIGIT_LIKE,
     FAMILIES,
     FONT_FILES,
@@ -44,13 +44,13 @@ def test_nondigit_set_covers_every_family_and_is_reproducible() -> None:
     assert not all(np.array_equal(a.image, b.image) for a, b in zip(images, other, strict=True))
 
 
-def test_nondigits_come_in_the_four_colour_conventions() -> None:
+def test_nondigits_come_in_the_four_styles() -> None:
     images = nondigit_set(12, seed=0, side=64)
-    shapes = {n.convention: n.image.shape for n in images}
-    assert set(shapes) == set(CONVENTIONS)
+    shapes = {n.style: n.image.shape for n in images}
+    assert set(shapes) == set(STYLES)
     assert shapes["light_on_dark"] == (64, 64)
     assert shapes["dark_on_light"] == (64, 64, 3)
-    assert shapes["transparent_dark"] == shapes["transparent_light"] == (64, 64, 4)
+    assert shapes["transparent"] == shapes["transparent_light"] == (64, 64, 4)
     for n in images:  # every image has some ink and some background
         ink = n.image[..., 3] if n.image.shape[-1:] == (4,) else n.image
         assert ink.min() != ink.max()
