@@ -11,7 +11,8 @@ from PIL import Image, ImageDraw
 from mnist_helpers.data import MnistSplit
 from mnist_helpers.errors import ParameterError
 from mnist_helpers.images.drawing_style import STYLES, ink_in_style, random_drawing
-from mnist_helpers.images.nondigit_shapes import FONT_FILES, font
+from mnist_helpers.images.nondigit_shapes import FONT_FILES
+from mnist_helpers.images.typed_text import font, text_box, type_text
 
 SOURCES = ("mnist_drawing", "typed", "strokes")
 
@@ -98,18 +99,15 @@ class DrawnDigit:
 
 def typed_digit(digit: int, rng: np.random.Generator, side: int = 280) -> np.ndarray:
     """``digit`` typed in one of matplotlib's fonts, sometimes bold or outlined thicker; ink map."""
-    image = Image.new("L", (side, side), 0)
-    draw = ImageDraw.Draw(image)
     size = int(side * rng.uniform(0.3, 0.8))
     face = font(FONT_FILES[int(rng.integers(len(FONT_FILES)))], size)
     # An outline as wide as 3 or 6 % of the type size makes a heavy, poster-like digit: the kind
     # whose holes close up, so that a 6 or an 8 reads as a 0.
     bold = round(size * float(rng.choice([0.0, 0.0, 0.03, 0.06])))
-    box = draw.textbbox((0, 0), str(digit), font=face, stroke_width=bold)
+    box = text_box(str(digit), face, bold)
     free = np.array([side - (box[2] - box[0]), side - (box[3] - box[1])], dtype=float)
     left, top = rng.uniform(0.1, 0.9, 2) * np.maximum(free, 0) - np.array(box[:2])
-    draw.text((left, top), str(digit), fill=255, font=face, stroke_width=bold, stroke_fill=255)
-    return np.asarray(image, dtype=np.uint8)
+    return type_text(str(digit), face, side, at=(left, top), outline=bold)
 
 
 def stroked_digit(digit: int, rng: np.random.Generator, side: int = 280) -> np.ndarray:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from mnist_helpers.errors import FontError, ParameterError
 from mnist_helpers.images.drawing_style import STYLES, ink_in_style
+from mnist_helpers.images.typed_text import font, text_box, type_text
 
 # Written like 0, 1, 2, 5, 6, 8 or 9 by many people, so a "not a digit" answer would be wrong.
 DIGIT_LIKE = set("OoDIlJjSsZzbBGgqQ|!/\\()[]Tt")
@@ -48,18 +47,6 @@ class NonDigit:
     image: np.ndarray  # uint8: (H, W), (H, W, 3) or (H, W, 4) by style
 
 
-def _font_folder() -> Path:
-    import matplotlib  # the project depends on it for plots; imported here, not at import time
-
-    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-
-
-@cache
-def font(name: str, size: int) -> ImageFont.FreeTypeFont:
-    """One of matplotlib's TrueType fonts by file name, at ``size`` pixels."""
-    return ImageFont.truetype(str(_font_folder() / name), size)
-
-
 def _canvas(side: int) -> tuple[Image.Image, ImageDraw.ImageDraw]:
     image = Image.new("L", (side, side), 0)
     return image, ImageDraw.Draw(image)
@@ -73,16 +60,15 @@ def _points(rng: np.random.Generator, count: int, side: int, margin: float) -> l
 def _glyph(chars: str, rng: np.random.Generator, side: int, pen: int) -> Image.Image:
     # A font may lack a symbol and draw nothing: then another character or font is tried.
     for _ in range(20):
-        image, draw = _canvas(side)
         char = chars[int(rng.integers(len(chars)))]
         size = int(side * rng.uniform(0.4, 0.7))
         face = font(FONT_FILES[int(rng.integers(len(FONT_FILES)))], size)
-        box = draw.textbbox((0, 0), char, font=face)
+        box = text_box(char, face)
         left = (side - (box[2] - box[0])) / 2 - box[0] + rng.uniform(-0.1, 0.1) * side
         top = (side - (box[3] - box[1])) / 2 - box[1] + rng.uniform(-0.1, 0.1) * side
-        draw.text((left, top), char, fill=255, font=face)
-        if image.getbbox() is not None:
-            return image
+        ink = type_text(char, face, side, at=(left, top))
+        if ink.any():
+            return Image.fromarray(ink)
     raise FontError(f"no font of {FONT_FILES} draws any of {chars!r}")
 
 

@@ -18,10 +18,10 @@ from functools import lru_cache
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageDraw
 
 from mnist_helpers.errors import ParameterError
-from mnist_helpers.images.nondigit_shapes import COMPUTER_MODERN_FONTS, LETTERS, font
+from mnist_helpers.images.nondigit_shapes import COMPUTER_MODERN_FONTS, LETTERS
+from mnist_helpers.images.typed_text import font, type_text
 
 POOL_SIZE = 3000
 # Fonts that the evaluation set (nondigits.FONT_FILES) does not use.
@@ -100,10 +100,9 @@ def glyphs(count: int, generator: torch.Generator) -> torch.Tensor:
     images = torch.zeros(count, SIDE, SIDE)
     for index in range(count):
         face = font(TRAINING_FONTS[int(rng.integers(len(TRAINING_FONTS)))], 40)
-        canvas = Image.new("L", (64, 64), 0)
         char = TRAINING_CHARACTERS[int(rng.integers(len(TRAINING_CHARACTERS)))]
-        ImageDraw.Draw(canvas).text((32, 32), char, fill=255, font=face, anchor="mm")
-        ink = torch.from_numpy(np.asarray(canvas, dtype=np.float32) / 255)
+        typed = type_text(char, face, 64, at=(32, 32), anchor="mm")
+        ink = torch.from_numpy(typed.astype(np.float32) / 255)
         rows, columns = ink.any(1).nonzero(), ink.any(0).nonzero()
         if len(rows) == 0:
             continue

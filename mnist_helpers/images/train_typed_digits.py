@@ -13,11 +13,11 @@ from functools import lru_cache
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
 
 from mnist_helpers.errors import ParameterError
-from mnist_helpers.images.nondigit_shapes import COMPUTER_MODERN_FONTS, font
+from mnist_helpers.images.nondigit_shapes import COMPUTER_MODERN_FONTS
 from mnist_helpers.images.preprocess import preprocess_steps
+from mnist_helpers.images.typed_text import font, type_text
 from mnist_helpers.model import NUM_CLASSES
 
 TRAINING_DIGIT_FONTS = COMPUTER_MODERN_FONTS
@@ -32,17 +32,8 @@ def render_typed_digit(digit: int, rng: np.random.Generator) -> np.ndarray:
     size = int(rng.integers(40, 72))
     face = font(TRAINING_DIGIT_FONTS[int(rng.integers(len(TRAINING_DIGIT_FONTS)))], size)
     outline = round(size * float(rng.choice(OUTLINES)))
-    image = Image.new("L", (CANVAS_SIDE, CANVAS_SIDE), 0)
-    ImageDraw.Draw(image).text(
-        (CANVAS_SIDE / 2, CANVAS_SIDE / 2),
-        str(digit),
-        fill=255,
-        font=face,
-        anchor="mm",
-        stroke_width=outline,
-        stroke_fill=255,
-    )
-    return np.asarray(image, dtype=np.uint8)
+    middle = (CANVAS_SIDE / 2, CANVAS_SIDE / 2)
+    return type_text(str(digit), face, CANVAS_SIDE, at=middle, anchor="mm", outline=outline)
 
 
 def typed_training_digits(
