@@ -16,8 +16,8 @@ def test_text_is_typed_where_its_anchor_says_and_outlines_thicken_it() -> None:
     assert (bold > 0).sum() > 1.3 * (centred > 0).sum()
     left, top, right, bottom = text_box("8", face)
     placed = type_text("8", face, 64, at=(-left, -top))  # the box's corner at (0, 0)
-    rows, columns = np.nonzero(placed > 127)
-    assert rows.min() <= 1 and columns.min() <= 1
-    assert (
-        abs(rows.max() + 1 - (bottom - top)) <= 2 and abs(columns.max() + 1 - (right - left)) <= 2
-    )
+    rows, columns = np.nonzero(placed)
+    # The box includes the glyph's side bearings: the ink starts a few pixels inside it.
+    assert rows.min() <= 1 and columns.min() <= 4
+    assert abs(rows.max() + 1 - (bottom - top)) <= 2
+    assert 0 <= (right - left) - (columns.max() + 1) <= 4
