@@ -3,9 +3,10 @@
 1. **Pieces**: the 8-connected pieces of ink.
 2. **Digits**: pieces that overlap left to right belong to one digit (a 5 whose bar is a separate
    stroke, a 4 with a gap). Pieces much shorter than the others (a dot, a dash) are not digits.
-3. **Touching digits**: a digit wider than it is tall is most likely two digits that touch. It is
-   cut where both sides read best as digits: ``split_number`` asks ``confidence`` (the model's top
-   probability for each candidate) rather than guessing from the shape alone.
+3. **Touching digits**: two digits whose strokes touch make one piece, wider than one digit
+   usually is. A wide piece that does not read well as one digit is cut where both sides read
+   best as digits: ``split_number`` asks ``confidence`` (the model's top probability for each
+   candidate) rather than guessing from the shape alone.
 
 Each digit comes back as its own ink map, cropped with a margin, with every other digit's ink
 removed; ``preprocess.frame_ink`` then frames it like any single digit.
@@ -39,6 +40,7 @@ CUT_RANGE = (0.25, 0.75)
 CUT_CANDIDATES = 15
 
 Confidence = Callable[[Sequence[np.ndarray]], list[float]]
+Box = tuple[int, int, int, int]  # top, left, bottom, right
 
 
 @dataclass
@@ -46,56 +48,56 @@ class DigitInk:
     """One digit of a number: its ink's box in the image (top, left, bottom, right), and its own
     ink alone, cropped with a margin from ``origin`` (top, left) on."""
 
-    box: tuple[int, int, int, int]
+    box: Box
     ink: np.ndarray
     origin: tuple[int, int]
 
 
-def _boxes(mask: np.ndarray) -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
-    labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
-    pieces = []
-    for index, found in enumerate(ndimage.find_objects(labels), start=1):
-        rows, columns = found
-        pieces.append((labels == index, (rows.start, columns.start, rows.stop, columns.stop)))
-    return pieces
+def _pieces(mask: np.ndarray) -> tuple[np.ndarray, list[tuple[int, Box]]]:
+    """The 8-connected pieces of ``mask``: their label image, and each label with its box."""
+    labels, _ = ndimage.label(mask, structure=np.ones((3, 3)))
+    found = ndimage.find_objects(labels)
+    boxes = [(r.start, c.start, r.stop, c.stop) for r, c in found]
+    return labels, list(enumerate(boxes, start=1))
 
 
-def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+def _overlap(a: Box, b: Box) -> float:
     shared = min(a[3], b[3]) - max(a[1], b[1])
     narrower = min(a[3] - a[1], b[3] - b[1])
     return shared / max(narrower, 1)
 
 
-def _union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+def _union(a: Box, b: Box) -> Box:
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
-def _crop(ink: np.ndarray, mask: np.ndarray, box: tuple[int, int, int, int]) -> DigitInk:
+def _crop(ink: np.ndarray, own: np.ndarray, box: Box) -> DigitInk:
+    """The digit in ``box`` with a margin, keeping only the ink where ``own`` (same size) is set."""
     top, left, bottom, right = box
     margin = max(2, (bottom - top) // 8)
     top, left = max(top - margin, 0), max(left - margin, 0)
     bottom, right = min(bottom + margin, ink.shape[0]), min(right + margin, ink.shape[1])
-    own = np.where(mask[top:bottom, left:right], ink[top:bottom, left:right], 0.0)
-    return DigitInk(box, own.astype(np.float32), (top, left))
+    mine = np.where(own[top:bottom, left:right], ink[top:bottom, left:right], 0.0)
+    return DigitInk(box, mine.astype(np.float32), (top, left))
 
 
 def group_digits(ink: np.ndarray) -> list[DigitInk]:
     """The digits of ``ink`` (an ink map), left to right, before any touching ones are cut."""
-    pieces = sorted(_boxes(ink > 0), key=lambda piece: piece[1][1])
-    groups: list[tuple[np.ndarray, tuple[int, int, int, int]]] = []
-    for mask, box in pieces:
-        for index, (group_mask, group_box) in enumerate(groups):
+    labels, pieces = _pieces(ink > 0)
+    groups: list[tuple[list[int], Box]] = []  # the pieces' labels, and their box
+    for label, box in sorted(pieces, key=lambda piece: piece[1][1]):
+        for index, (members, group_box) in enumerate(groups):
             if _overlap(box, group_box) >= SAME_DIGIT_OVERLAP:
-                groups[index] = (group_mask | mask, _union(box, group_box))
+                groups[index] = ([*members, label], _union(box, group_box))
                 break
         else:
-            groups.append((mask, box))
+            groups.append(([label], box))
     if not groups:
         raise BlankImageError("the image is blank: no digit found")
     tallest = max(box[2] - box[0] for _, box in groups)
     groups = [g for g in groups if g[1][2] - g[1][0] >= MIN_HEIGHT_SHARE * tallest]
     groups.sort(key=lambda group: group[1][1])
-    return [_crop(ink, mask, box) for mask, box in groups]
+    return [_crop(ink, np.isin(labels, members), box) for members, box in groups]
 
 
 def _cut(digit: DigitInk, column: int) -> tuple[DigitInk, DigitInk]:
