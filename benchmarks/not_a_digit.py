@@ -3,8 +3,9 @@
     python -m benchmarks.not_a_digit                     # seeds 0 1 2, the default run each
     python -m benchmarks.not_a_digit --seeds 0 1 2 3 4 --compare
 
-For each seed: train 02_train's default run in-process (recipe, lr decay, 5 epochs, training
-images moved and mixed with generated non-digits and typed digits: ``training_mix``), then answer,
+For each seed: train 02_train's default run in-process, started as 02 starts it
+(``start_training_run``: recipe, lr decay, 5 epochs, training images moved and mixed with
+generated non-digits and typed digits: ``training_mix``), then answer,
 as ``Predictor.predict`` does (preprocessing, model, status), on
 
 - the 10,000 MNIST test digits as 03_evaluate feeds them: accuracy, and the shares flagged "not a
@@ -25,10 +26,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -36,7 +38,7 @@ import torch
 
 from mnist_helpers.augment import training_augmentation
 from mnist_helpers.data import MNIST_MEAN, MNIST_STD, load_mnist
-from mnist_helpers.device import autocast_dtype, get_device, set_seed
+from mnist_helpers.device import get_device, set_seed
 from mnist_helpers.errors import BlankImageError
 from mnist_helpers.evaluate import predict_logits
 from mnist_helpers.images.eval_drawn_digits import drawn_digit_set
@@ -51,9 +53,8 @@ from mnist_helpers.loaders import (
 )
 from mnist_helpers.predict import NOT_A_DIGIT, UNSURE, read_status, status_shares
 from mnist_helpers.runs.parameters import TrainParams
-from mnist_helpers.runs.recipes import build_training, get_recipe
+from mnist_helpers.runs.start import start_training_run
 from mnist_helpers.support.atomic_files import write_bytes
-from mnist_helpers.train import fit
 
 RESULTS = Path(__file__).resolve().parent / "results" / "not_a_digit.md"
 # Seeds of the evaluation sets: fixed, and unlike any seed a training run uses for its non-digits.
@@ -112,50 +113,37 @@ TRAININGS: dict[str, Callable[..., Augmentation] | None] = {
 def train_default(
     seed: int, device: torch.device, *, training: str = "default"
 ) -> tuple[torch.nn.Module, dict]:
-    """02_train's default run for ``seed``, its training images mixed as TRAININGS[training]."""
-    params = TrainParams(seed=seed)
-    set_seed(seed)
-    data = make_train_val_loaders(
-        batch_size=params.batch_size,
-        val_fraction=params.val_fraction,
-        seed=seed,
-        device=device,
-        augment=params.augment,
-    )
-    train_loader = data.train_loader
-    mix = TRAININGS[training]
-    if mix is not None:
-        train_loader = TensorBatches(
-            train_loader.images,
-            train_loader.labels,
-            params.batch_size,
-            shuffle=True,
-            seed=seed,
-            augment=mix(mean=MNIST_MEAN, std=MNIST_STD),
-        )
-    setup = build_training(
-        get_recipe(params.recipe),
-        lr=params.lr,
-        epochs=params.epochs,
-        steps_per_epoch=len(train_loader),
-        device=device,
-    )
-    dtype = autocast_dtype(params.precision, device)
-    history = fit(
-        setup.model,
-        setup.optimizer,
-        train_loader,
-        data.val_loader,
-        epochs=params.epochs,
-        scheduler=setup.scheduler,
-        show_progress=False,
-        autocast_dtype=dtype,
-    )
+    """02_train's default run for ``seed``, started as 02 starts it (``start_training_run``), its
+    training images mixed as TRAININGS[training]; in a temporary run folder."""
+    with tempfile.TemporaryDirectory() as folder:
+        params = TrainParams(seed=seed, artifacts_dir=folder)
+        data = None
+        mix = TRAININGS[training]
+        if mix is not None:  # the same loaders, their training batches mixed another way
+            set_seed(seed)
+            data = make_train_val_loaders(
+                batch_size=params.batch_size,
+                val_fraction=params.val_fraction,
+                seed=seed,
+                device=device,
+                augment=params.augment,
+            )
+            mixed = TensorBatches(
+                data.train_loader.images,
+                data.train_loader.labels,
+                params.batch_size,
+                shuffle=True,
+                seed=seed,
+                augment=mix(mean=MNIST_MEAN, std=MNIST_STD),
+            )
+            data = replace(data, train_loader=mixed)
+        run = start_training_run(params, device=device, data=data)
+        history = run.fit(show_progress=False)
     logits, labels = predict_logits(
-        setup.model, make_test_loader(device=device), autocast_dtype=dtype
+        run.model, make_test_loader(device=device), autocast_dtype=run.autocast_dtype
     )
     shares = status_shares(logits)
-    return setup.model.eval(), {
+    return run.model.eval(), {
         "test_acc": (logits.argmax(1) == labels).float().mean().item(),
         "mnist_not_a_digit": shares[NOT_A_DIGIT],
         "mnist_unsure": shares[UNSURE],
