@@ -21,7 +21,13 @@ from mnist_helpers.errors import BlankImageError, ParameterError
 from mnist_helpers.evaluate import require_finite
 from mnist_helpers.images.image_files import ImageInput, to_float_array
 from mnist_helpers.images.numbers import split_number
-from mnist_helpers.images.preprocess import PreprocessSteps, frame_ink, ink_map, preprocess_steps
+from mnist_helpers.images.preprocess import (
+    BLANK_MESSAGE,
+    PreprocessSteps,
+    frame_ink,
+    ink_map,
+    preprocess_steps,
+)
 from mnist_helpers.model import MnistCNN
 from mnist_helpers.runs.parameters import DEFAULT_UNSURE_BELOW, check_probability
 
@@ -202,7 +208,7 @@ class Predictor:
                 continue
             answers.append(self._answer(steps))
             boxes.append(digit.box)
-        return NumberReading(answers, boxes)
+        return NumberReading(answers, boxes, message="" if answers else BLANK_MESSAGE)
 
     def _confidence(self, inks: Sequence[np.ndarray]) -> list[float]:
         """The top probability for each ink map (0 where it holds no digit), in one batch."""

@@ -21,6 +21,7 @@ import numpy as np
 from scipy import ndimage
 
 from mnist_helpers.errors import BlankImageError
+from mnist_helpers.images.preprocess import BLANK_MESSAGE
 
 # Pieces overlapping by this share of the narrower one's width are parts of one digit.
 SAME_DIGIT_OVERLAP = 0.5
@@ -93,7 +94,7 @@ def group_digits(ink: np.ndarray) -> list[DigitInk]:
         else:
             groups.append(([label], box))
     if not groups:
-        raise BlankImageError("the image is blank: no digit found")
+        raise BlankImageError(BLANK_MESSAGE)
     tallest = max(box[2] - box[0] for _, box in groups)
     groups = [g for g in groups if g[1][2] - g[1][0] >= MIN_HEIGHT_SHARE * tallest]
     groups.sort(key=lambda group: group[1][1])

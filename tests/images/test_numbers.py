@@ -73,3 +73,17 @@ def test_one_digit_about_as_wide_as_tall_is_not_cut_when_it_reads_well() -> None
 def test_no_ink_is_a_blank_image() -> None:
     with pytest.raises(BlankImageError, match="no digit found"):
         split_number(np.zeros((50, 50), dtype=np.float32), never_sure)
+
+
+def test_a_blank_image_read_as_a_number_says_so() -> None:
+    import torch
+
+    from mnist_helpers.data import MNIST_MEAN, MNIST_STD
+    from mnist_helpers.model import MnistCNN
+    from mnist_helpers.predict import Predictor
+
+    torch.manual_seed(0)
+    predictor = Predictor(MnistCNN(), mean=MNIST_MEAN, std=MNIST_STD)
+    reading = predictor.read_number(np.zeros((60, 60), dtype=np.float32))
+    assert reading.status == "blank" and reading.text == "" and reading.digits == []
+    assert reading.message.startswith("the image is blank: no digit found")
