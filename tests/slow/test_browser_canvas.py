@@ -514,6 +514,16 @@ def wait_for_counter(page, name: str, above: int) -> None:
     )
 
 
+def train_and_wait_for_the_run(page) -> None:
+    """Press the learning-rate lab's Train and wait until its 30-step run has been drawn."""
+    page.locator(".lr-train").click()
+    page.wait_for_function(
+        "(document.querySelector('.lr-updates')?.dataset.n ?? 0) >= 30",
+        polling="raf",
+        timeout=60_000,
+    )
+
+
 def sources(page, selector: str) -> list[str]:
     """The ``src`` of every image ``selector`` finds."""
     images = page.locator(selector)
@@ -557,12 +567,7 @@ def test_the_inside_tools_answer_the_mouse_and_the_keyboard_in_jupyterlab(
         handle = page.locator(".lr-slider .noUi-handle")
         handle.focus()
         page.keyboard.press("ArrowRight")
-        page.locator(".lr-train").click()
-        page.wait_for_function(
-            "(document.querySelector('.lr-updates')?.dataset.n ?? 0) >= 30",
-            polling="raf",
-            timeout=60_000,
-        )
+        train_and_wait_for_the_run(page)
         assert page.locator(".lr-updates").get_attribute("data-lr") != "0.1"  # moved
         assert sources(page, "img.lr-picture") != [""]
         assert notebook_state(page) == notebook_before, "the keys reached the notebook"
@@ -627,12 +632,7 @@ def test_in_notebook_7_the_inside_tools_take_their_keys(
         box.focus()
         box.fill("0.3")
         page.keyboard.press("Tab")
-        page.locator(".lr-train").click()
-        page.wait_for_function(
-            "(document.querySelector('.lr-updates')?.dataset.n ?? 0) >= 30",
-            polling="raf",
-            timeout=60_000,
-        )
+        train_and_wait_for_the_run(page)
         assert page.locator(".lr-updates").get_attribute("data-lr") != "0.1"
         after = notebook_state(page)
         assert after["cells"] == notebook_before["cells"]
