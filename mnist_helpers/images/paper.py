@@ -57,7 +57,8 @@ LINE_TILTS_DEGREES = np.arange(-6.0, 6.01, 0.5)
 SPECK_SHARE = 0.04
 
 
-def _grey(pixels: np.ndarray) -> np.ndarray:
+def grey_of(pixels: np.ndarray) -> np.ndarray:
+    """(H, W) grey of (H, W), (H, W, 1) or (H, W, 3) pixels (luminance weights for colour)."""
     if pixels.ndim == 2:
         return pixels
     if pixels.shape[2] == 1:
@@ -263,7 +264,7 @@ def paper_steps(pixels: np.ndarray) -> PaperSteps | None:
     if min(pixels.shape[:2]) < MIN_PHOTO_SIDE:
         return None
     pixels = pixels.astype(np.float32)
-    survey = survey_paper(_grey(pixels))
+    survey = survey_paper(grey_of(pixels))
     if not survey.is_photo:
         return None
     if not survey.light:

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from mnist_helpers.data import MNIST_MEAN, MNIST_STD
 from mnist_helpers.errors import BlankImageError
 from mnist_helpers.images.image_files import ImageInput, to_float_array
-from mnist_helpers.images.paper import photo_ink
+from mnist_helpers.images.paper import grey_of, photo_ink
 
 BOX_SIDE = 20
 FRAME_SIDE = 28
@@ -69,14 +69,9 @@ def ink_map(pixels: np.ndarray) -> np.ndarray:
         if alpha is not None and float(alpha.min()) < 0.98:
             # Transparent background: the alpha channel is the drawing, whatever the stroke colour.
             return _stretch(alpha * 1.0)
-        grey = (
-            colour.mean(axis=2)
-            if colour.shape[2] == 1
-            else colour @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-        )
     else:
-        colour = grey = pixels
-    grey = grey.astype(np.float32)
+        colour = pixels
+    grey = grey_of(colour).astype(np.float32)
     # A photo or scan: find the paper first (light, shadows, lines; see images/paper.py).
     found = photo_ink(colour)
     if found is not None:
