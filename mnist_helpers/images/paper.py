@@ -142,16 +142,22 @@ def survey_paper(grey: np.ndarray) -> PaperSurvey:
         ]
     )
     low, high = np.percentile(border, [5, 95])
-    # A drawing made on a computer has two greys (and their blend along the strokes' edges);
-    # light falling across paper, or a camera's noise, spreads the paper over many.
-    counts = np.histogram(grey[::2, ::2], bins=GREY_BINS, range=(0.0, 1.0))[0]
-    two_most = np.sort(counts)[-2:].sum() / counts.sum()
     return PaperSurvey(
         light=bool(darker >= lighter),
         uneven=bool(high - low > UNEVEN_PAPER),
         noisy=noise > NOISY_PAPER,
-        two_tone=bool(two_most >= TWO_TONE_SHARE),
+        two_tone=is_two_tone(grey),
     )
+
+
+def is_two_tone(grey: np.ndarray) -> bool:
+    """Whether nearly every pixel of an (H, W) grey image is one of two greys.
+
+    A drawing made on a computer has two (and their blend along the strokes' edges); light
+    falling across paper, or a camera's noise, spreads the paper over many.
+    """
+    counts = np.histogram(grey[::2, ::2], bins=GREY_BINS, range=(0.0, 1.0))[0]
+    return bool(np.sort(counts)[-2:].sum() / counts.sum() >= TWO_TONE_SHARE)
 
 
 def darkness(pixels: np.ndarray, paper: np.ndarray | None = None) -> np.ndarray:
@@ -264,7 +270,12 @@ def paper_steps(pixels: np.ndarray) -> PaperSteps | None:
     if min(pixels.shape[:2]) < MIN_PHOTO_SIDE:
         return None
     pixels = pixels.astype(np.float32)
-    survey = survey_paper(grey_of(pixels))
+    grey = grey_of(pixels)
+    # A two-tone image is a drawing whatever else the survey finds: the cheap test first (the
+    # survey's median filter is most of a drawing's preprocessing time).
+    if is_two_tone(grey):
+        return None
+    survey = survey_paper(grey)
     if not survey.is_photo:
         return None
     if not survey.light:
