@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.ipc_kernels import use_ipc_for_nbval
-
 NBVAL_SCRATCH = Path(__file__).resolve().parent / "test-output" / "nbval-artifacts"
 # nbval runs the committed notebooks unchanged, so it cannot pass them parameters: their kernels,
 # and only theirs, get these variables. The notebooks take them only for parameters they were not
@@ -49,10 +47,22 @@ def share_the_cores(workers: int) -> None:
     torch.set_num_threads(threads)
 
 
+def kernels_on_socket_files_for_nbval() -> None:
+    """Make nbval start its kernels as every kernel of the project's runs starts: on socket
+    files, so that no other process of the suite can take a kernel's port first (see
+    mnist_helpers/support/socket_kernels.py). nbval has no setting for it, so its module's name
+    for the class is replaced."""
+    import nbval.kernel
+
+    from mnist_helpers.support.socket_kernels import SocketFileKernelManager
+
+    nbval.kernel.KernelManager = SocketFileKernelManager  # type: ignore[misc]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):  # a pytest-xdist worker
         share_the_cores(int(config.workerinput["workercount"]))
-    use_ipc_for_nbval()
+    kernels_on_socket_files_for_nbval()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -20,7 +20,8 @@ The wings, which a learner can skip::
                digits, generated digits, photos and non-digits
     apps/      the drawing canvas, ONNX export, the command line (python -m mnist_helpers)
     runs/      notebook parameters, recipes, the run folder and its layout, resume, start a run
-    support/   files written all-or-nothing, paths, IDX files, progress bars, CUDA graphs
+    support/   files written all-or-nothing, paths, IDX files, progress bars, CUDA graphs,
+               notebook kernels on socket files
 
 Importing the package does nothing else: no folders, seeds, styles or downloads. Import what you
 need from the module that holds it, e.g. ``from mnist_helpers.model import MnistCNN``.

@@ -8,10 +8,11 @@ import re
 import subprocess
 import sys
 import tomllib
-from importlib.metadata import packages_distributions
+from importlib.metadata import packages_distributions, requires
 
 import nbformat
 import pytest
+from packaging.requirements import Requirement
 
 from tests.helpers import REPO_ROOT
 
@@ -23,6 +24,9 @@ CONDA_TO_PYPI = {"pytorch": "torch"}
 COMES_WITH = {"traitlets": "anywidget", "ipython": "ipywidgets"}
 # Imported only where it exists: the notebooks' Colab set-up cell.
 COLAB_ONLY = {"google"}
+# Modules that run only in a notebook run's child process: what they import is the ``notebooks``
+# extra's (papermill, and the Jupyter client and ZeroMQ that it installs), not core.
+NOTEBOOKS_EXTRA_ONLY = ("support/socket_kernels.py", "runs/notebook_runner.py")
 # Core although the package no longer imports it: the files in data/ are laid out for its MNIST
 # class (README's plain-PyTorch example, the seed-style benchmark), and pinning it beside torch
 # keeps the two versions compatible.
@@ -81,10 +85,30 @@ def _imported_top_level_modules(source: str) -> set[str]:
     return names
 
 
+def _canonical(distribution: str) -> str:
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def _installed_with(distributions: set[str]) -> set[str]:
+    """``distributions`` and all they require here, transitively (extras' requirements left out)."""
+    found, todo = set(), list(distributions)
+    while todo:
+        name = _canonical(todo.pop())
+        if name in found:
+            continue
+        found.add(name)
+        for text in requires(name) or []:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement.name)
+    return found
+
+
 def test_core_dependencies_are_what_the_package_and_notebooks_import():
     modules = set()
     for path in (REPO_ROOT / "mnist_helpers").rglob("*.py"):
-        modules |= _imported_top_level_modules(path.read_text())
+        if path.relative_to(REPO_ROOT / "mnist_helpers").as_posix() not in NOTEBOOKS_EXTRA_ONLY:
+            modules |= _imported_top_level_modules(path.read_text())
     for path in NOTEBOOKS:
         for cell in nbformat.read(path, as_version=4).cells:
             if cell.cell_type == "code":  # IPython magics and shell lines are not Python
@@ -100,10 +124,14 @@ def test_core_dependencies_are_what_the_package_and_notebooks_import():
             needed.add(COMES_WITH.get(distribution.lower(), distribution.lower()))
     core = {_name(r) for r in _project()["dependencies"]}
     assert needed | CORE_FOR_PLAIN_TORCH == core, "core must be exactly what `import` needs"
+    notebooks_extra = {_name(r) for r in _project()["optional-dependencies"]["notebooks"]}
     for tool in ("jupyterlab", "papermill", "nbformat"):
-        assert tool not in core and tool in {
-            _name(r) for r in _project()["optional-dependencies"]["notebooks"]
-        }
+        assert tool not in core and tool in notebooks_extra
+    for relative in NOTEBOOKS_EXTRA_ONLY:
+        source = (REPO_ROOT / "mnist_helpers" / relative).read_text()
+        imported = _imported_top_level_modules(source) - set(sys.stdlib_module_names)
+        wanted = {_canonical(d) for m in imported - {"mnist_helpers"} for d in distributions[m]}
+        assert wanted <= _installed_with(notebooks_extra), relative
 
 
 def test_torch_is_never_required_newer_than_2_14_1():

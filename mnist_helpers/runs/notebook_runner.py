@@ -1,19 +1,22 @@
 """Run a notebook headless with papermill: the one runner that tests and benchmarks share.
 
-Papermill runs in a child process (``python -m papermill``), so importing this module imports
+Papermill runs in a child process, this module run as a script (``main``: papermill's Python API
+with the kernel on socket files, ``support/socket_kernels.py``), so importing this module imports
 nothing heavy; papermill itself is an optional dependency and is only looked for when a notebook
 is run.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -26,8 +29,8 @@ from mnist_helpers.support.paths import project_root
 # passes it in ``env`` explicitly.
 OVERRIDE_VARIABLES = ("MNIST_SMALL_RUN", "MNIST_ARTIFACTS_DIR")
 INSTALL_HINT = 'pip install -e ".[notebooks]"'
-# What papermill's log says when the kernel lost one of its ports before it could bind it.
-KERNEL_PORT_RACE = ("Address already in use", "Kernel died before replying to kernel_info")
+# A run's child process runs this module (``main``); spelt out, as ``__name__`` is "__main__" there.
+THIS_MODULE = "mnist_helpers.runs.notebook_runner"
 
 
 def notebook_path(name: str | os.PathLike[str]) -> Path:
@@ -41,16 +44,14 @@ def notebook_path(name: str | os.PathLike[str]) -> Path:
 def papermill_command(
     notebook: Path, output: Path, parameters: Mapping[str, Any], kernel: str = "python3"
 ) -> list[str]:
-    """The papermill command line; parameters travel as JSON so that their types are kept."""
-    # `-p` guesses types from text ("1" becomes an int, "None" becomes None); JSON is valid YAML
-    # and keeps a string a string.
+    """The command line of a run's child process (``main`` below); parameters travel as JSON so
+    that their types are kept."""
     values = {
         key: str(value) if isinstance(value, Path) else value for key, value in parameters.items()
     }
-    command = [sys.executable, "-m", "papermill", "--no-progress-bar", "-k", kernel]
-    command += [str(notebook), str(output)]
+    command = [sys.executable, "-m", THIS_MODULE, "-k", kernel, str(notebook), str(output)]
     if values:
-        command += ["-y", json.dumps(values)]
+        command += ["--parameters", json.dumps(values)]
     return command
 
 
@@ -82,8 +83,7 @@ class NotebookRun:
     """A papermill run of a notebook, started at once in a process group of its own.
 
     ``wait`` collects it, ``running`` says whether it still goes, ``stop`` kills papermill and its
-    kernel. Runs started together overlap their kernels' start-up. A run whose kernel lost its TCP
-    port before any cell ran is started once more (``kernel_lost_its_port``).
+    kernel. Runs started together overlap their kernels' start-up.
     """
 
     def __init__(
@@ -102,22 +102,14 @@ class NotebookRun:
         self.output = Path(output)  # the executed notebook, as far as it ran
         self.output.parent.mkdir(parents=True, exist_ok=True)
         self._command = papermill_command(notebook_path(name), self.output, parameters)
-        self._cwd = cwd or project_root()
-        self._env = child_environment(env)
         # papermill's log goes to a file (a pipe nobody reads until the end could fill and stall
         # the run), opened for appending: papermill's writes land at the end whatever we read.
         # It lives as long as the run; stop() closes it.
         self._log = tempfile.TemporaryFile("a+", encoding="utf-8")  # noqa: SIM115
-        self._restarted = False
-        self.process = self._start()
-
-    def _start(self) -> subprocess.Popen[bytes]:
-        self._log.seek(0)
-        self._log.truncate()
-        return subprocess.Popen(
+        self.process = subprocess.Popen(
             self._command,
-            cwd=self._cwd,
-            env=self._env,
+            cwd=cwd or project_root(),
+            env=child_environment(env),
             stdout=subprocess.DEVNULL,
             stderr=self._log,
             start_new_session=True,  # a group of its own, so that stop() reaches the kernel
@@ -133,17 +125,14 @@ class NotebookRun:
         killed and ``subprocess.TimeoutExpired`` raised."""
         try:
             returncode = self.process.wait(timeout)
-            if self._started_again_after_a_lost_port(returncode):
-                returncode = self.process.wait(timeout)
             log = self.log()
         finally:
             self.stop()
         return subprocess.CompletedProcess(self._command, returncode, "", log)
 
     def running(self) -> bool:
-        """Whether the run is still going (or was started again after a lost port)."""
-        returncode = self.process.poll()
-        return returncode is None or self._started_again_after_a_lost_port(returncode)
+        """Whether the run is still going."""
+        return self.process.poll() is None
 
     def stop(self) -> None:
         """Kill papermill and its kernel if they are still running; the log is closed."""
@@ -152,19 +141,34 @@ class NotebookRun:
             self.process.wait()
         self._log.close()
 
-    def _started_again_after_a_lost_port(self, returncode: int) -> bool:
-        if self._restarted or not kernel_lost_its_port(returncode, self.log()):
-            return False
-        self._restarted = True
-        self.process = self._start()
-        return True
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """A run's child process: papermill's Python API, which (unlike its command line) takes the
+    kernel manager, so that the kernel listens on socket files and cannot lose a TCP port."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {THIS_MODULE}", description="Execute a notebook with papermill."
+    )
+    parser.add_argument("notebook")
+    parser.add_argument("output")
+    parser.add_argument("-k", "--kernel", default="python3")
+    parser.add_argument("--parameters", default="{}", help="the parameters as a JSON object")
+    args = parser.parse_args(argv)
+
+    import papermill
+
+    from mnist_helpers.support.socket_kernels import KERNEL_MANAGER_CLASS
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # papermill's log, as its CLI
+    papermill.execute_notebook(
+        args.notebook,
+        args.output,
+        parameters=json.loads(args.parameters),
+        kernel_name=args.kernel,
+        progress_bar=False,
+        kernel_manager_class=KERNEL_MANAGER_CLASS,
+    )
+    return 0
 
 
-def kernel_lost_its_port(returncode: int, log: str) -> bool:
-    """Whether a papermill run failed only because its kernel could not bind its TCP port.
-
-    papermill picks five free ports and tells the kernel, which binds them a second or so later;
-    a process started in between can take one (papermill issue #511, jupyter_client issue #154).
-    The kernel then dies before any cell runs, so starting the run again is safe.
-    """
-    return returncode != 0 and all(sign in log for sign in KERNEL_PORT_RACE)
+if __name__ == "__main__":
+    sys.exit(main())

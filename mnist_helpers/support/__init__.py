@@ -1,5 +1,5 @@
 """Machinery the learner's path relies on but need not read.
 
 Files written all-or-nothing, paths, input-file checks, the IDX format, progress bars, mixed
-precision and the CUDA-graph training step.
+precision, the CUDA-graph training step and notebook kernels on socket files.
 """

@@ -12,9 +12,10 @@ import json
 import math
 import os
 import re
-import socket
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -45,12 +46,6 @@ ROOT = '[data-testid="digit-canvas"]'
 Point = tuple[float, float]  # (x, y) as fractions of the canvas side
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def write_settings(settings_dir: Path) -> None:
@@ -159,45 +154,42 @@ def write_inside_notebook(path: Path, checkpoint: Path, lr_steps: int = 30) -> N
 
 @contextlib.contextmanager
 def start_lab(folder: Path, checkpoint: Path) -> Iterator[str]:
-    """A JupyterLab server on a free port, rooted in ``folder/root`` holding canvas.ipynb and
-    inside.ipynb (notebook 05's tools); stopped, with its kernels, on leaving."""
+    """A JupyterLab server rooted in ``folder/root`` holding canvas.ipynb and inside.ipynb
+    (notebook 05's tools); stopped, with its kernels, on leaving.
+
+    Nothing it listens on can be taken by another process first: the server binds a port the
+    system picks (port 0) and says which in its runtime file, and its kernels listen on socket
+    files (as every kernel of the suite does; mnist_helpers/support/socket_kernels.py).
+    """
     tmp_path = folder  # as the fixture names it
     root = tmp_path / "root"
     root.mkdir()
     write_notebook(root / "canvas.ipynb", checkpoint)
     write_inside_notebook(root / "inside.ipynb", checkpoint)
     write_settings(tmp_path / "settings")
-    port = free_port()
+    # The kernels' socket files are named after their connection files in the runtime folder: a
+    # short folder keeps those names within the ~100 bytes a socket path may have.
+    runtime = Path(tempfile.mkdtemp(prefix="lab-"))
     env = dict(
         os.environ,
         JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"),
         JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"),
         JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
-        JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+        JUPYTER_RUNTIME_DIR=str(runtime),
     )
     env.setdefault("OMP_NUM_THREADS", "1")  # one digit at a time needs no thread pool
     log_path = tmp_path / "jupyter.log"
     command = [
         sys.executable, "-m", "jupyterlab", "--no-browser",
         "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}",
+        "--ServerApp.port=0", f"--ServerApp.root_dir={root}", "--KernelManager.transport=ipc",
     ]  # fmt: skip
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # containers and CI runners often run as root
     with log_path.open("wb") as log:
         server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + SERVER_START_S
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/status", timeout=2):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    log_tail = log_path.read_text()[-3000:]
-                    raise RuntimeError(f"JupyterLab did not start:\n{log_tail}") from None
-                time.sleep(0.3)
+        url = _wait_for_lab(server, runtime / f"jpserver-{server.pid}.json", log_path)
         yield url
     finally:
         server.terminate()  # the server shuts its kernels down on SIGTERM
@@ -206,6 +198,22 @@ def start_lab(folder: Path, checkpoint: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=10)
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+def _wait_for_lab(server: subprocess.Popen[bytes], runtime_file: Path, log_path: Path) -> str:
+    """The server's URL once it answers (its port read from its runtime file)."""
+    deadline = time.monotonic() + SERVER_START_S
+    while True:
+        try:
+            url = f"http://127.0.0.1:{json.loads(runtime_file.read_text())['port']}"
+            with urllib.request.urlopen(f"{url}/api/status", timeout=2):
+                return url
+        except (OSError, ValueError, KeyError):  # not written yet, half written, not answering
+            if server.poll() is not None or time.monotonic() > deadline:
+                log_tail = log_path.read_text()[-3000:]
+                raise RuntimeError(f"JupyterLab did not start:\n{log_tail}") from None
+            time.sleep(0.3)
 
 
 @pytest.fixture(scope="module")
