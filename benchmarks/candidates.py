@@ -1,7 +1,12 @@
 """The training paths the benchmarks compare: one Candidate interface, and the project's own path.
 
 A Candidate runs an epoch (or only its first batches) and scores the test set. The project's path
-is what ``02_train`` does; the naive seed-style path lives in naive.py.
+is 02_train's model, optimizer, schedule and step, built by ``build_training`` as
+``runs.start.start_training_run`` builds them, but without 02's run folder, resume check and
+checkpoint keeper: those would be timed with the step, and several candidates share one process
+and one copy of the data here. (The benchmarks that measure what 02's default run *learns*, such
+as not_a_digit.py and photos.py, start it with ``start_training_run`` itself.) The naive
+seed-style path lives in naive.py.
 """
 
 from __future__ import annotations
