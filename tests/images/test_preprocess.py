@@ -143,7 +143,7 @@ def test_preprocessing_undoes_a_move(mnist_test_split):
 
 
 def _small_seven_in_a_large_photo(side: int = 3000, height: int = 200, pen: int = 8) -> Image.Image:
-    """A pen "7" ``height`` pixels tall on a white sheet ``side`` pixels square (issue 24)."""
+    """A pen "7" ``height`` pixels tall on a white sheet ``side`` pixels square: a phone photo."""
     sheet = Image.new("L", (side, side), 255)
     left, top = side // 2 - height // 3, side // 2 - height // 2
     right, bottom = left + 2 * height // 3, top + height
