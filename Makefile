@@ -38,12 +38,9 @@ lab: setup
 
 # The whole test suite: unit tests, real training, papermill and nbval runs, the browser test.
 # Workers share the cores (one per core, at most 4); tests that share a slow run go to one worker.
-# The suite starts dozens of Python processes (kernels, papermill runs, the pipeline) that each
-# import the package: bytecode is cached for them (into the ignored __pycache__ folders) even
-# where the environment says not to write it (PYTHONDONTWRITEBYTECODE, common in containers).
 test: setup
 	$(BIN)/python tools/ensure_chromium.py
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadgroup
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadgroup
 
 # Regenerate the committed notebooks' outputs from a full default run.
 notebooks: run
