@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -106,10 +107,13 @@ class NotebookRun:
         # the run), opened for appending: papermill's writes land at the end whatever we read.
         # It lives as long as the run; stop() closes it.
         self._log = tempfile.TemporaryFile("a+", encoding="utf-8")  # noqa: SIM115
+        # The run's temporary folder (TMPDIR), its kernel's socket files included: a killed kernel
+        # cannot remove its sockets, so stop() removes the folder.
+        self.temporary_folder = Path(tempfile.mkdtemp(prefix="notebook-run-"))
         self.process = subprocess.Popen(
             self._command,
             cwd=cwd or project_root(),
-            env=child_environment(env),
+            env=child_environment({**(env or {}), "TMPDIR": str(self.temporary_folder)}),
             stdout=subprocess.DEVNULL,
             stderr=self._log,
             start_new_session=True,  # a group of its own, so that stop() reaches the kernel
@@ -135,11 +139,13 @@ class NotebookRun:
         return self.process.poll() is None
 
     def stop(self) -> None:
-        """Kill papermill and its kernel if they are still running; the log is closed."""
+        """Kill papermill and its kernel if they are still running; the log is closed and the
+        run's temporary folder removed."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
         self._log.close()
+        shutil.rmtree(self.temporary_folder, ignore_errors=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -40,8 +40,12 @@ def _kill_after(artifacts: Path, finished_epochs: int, **parameters) -> list[dic
             assert run.running(), "the training run ended before it could be killed"
             assert time.monotonic() < deadline, f"no {finished_epochs} epochs within 5 minutes"
             time.sleep(0.1)
+        # The kernel listens on socket files in the run's own temporary folder...
+        assert list(run.temporary_folder.glob("kernel-*"))
     finally:
         run.stop()  # as a user's kill would: the whole group
+    # ...which the killed kernel cannot clean up, so stopping the run removes the folder.
+    assert not run.temporary_folder.exists()
     return read_history(artifacts)
 
 
