@@ -71,12 +71,12 @@ def ink_map(pixels: np.ndarray) -> np.ndarray:
             return _stretch(alpha * 1.0)
     else:
         colour = pixels
-    grey = grey_of(colour).astype(np.float32)
     # A photo or scan: find the paper first (light, shadows, lines; see images/paper.py).
     found = photo_ink(colour)
     if found is not None:
         return found
     # A drawing: the background is what fills the border; ink is whatever differs from it.
+    grey = grey_of(colour).astype(np.float32)
     return _stretch(1.0 - grey if np.median(_border(grey)) > 0.5 else grey)
 
 
